@@ -1,0 +1,1 @@
+"""incseg: continual model curation for semantic segmentation."""
