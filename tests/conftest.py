@@ -32,3 +32,31 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+TINY_OPENCLIP_NAME = "incseg-test-tiny-vit"
+TINY_OPENCLIP_CFG = {  # a 1-layer ViT (patch 8, width 32) and a 1-layer text tower with the real vocabulary
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_openclip(tmp_path_factory) -> tuple[str, Path]:
+    """A random tiny open_clip model registered as ``TINY_OPENCLIP_NAME`` and saved as a state-dict
+    file: returns (model name, checkpoint path) for ``create_model(name, pretrained=str(path))``."""
+    import json
+
+    import open_clip
+    import torch
+
+    folder = tmp_path_factory.mktemp("tiny_openclip")
+    config = folder / f"{TINY_OPENCLIP_NAME}.json"
+    config.write_text(json.dumps(TINY_OPENCLIP_CFG))
+    open_clip.add_model_config(config)
+    torch.manual_seed(1234)
+    model = open_clip.create_model(TINY_OPENCLIP_NAME)
+    checkpoint = folder / "tiny_openclip.pt"
+    torch.save(model.state_dict(), checkpoint)
+    return TINY_OPENCLIP_NAME, checkpoint

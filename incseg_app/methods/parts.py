@@ -56,7 +56,7 @@ class Batch:
     """One training batch after augmentation.
 
     Attributes:
-        images: B×3×H×W float, ImageNet-normalised.
+        images: B×3×H×W float RGB in [0, 1] (the model's encoder normalises).
         labels: B×H×W int64 channel targets for this step (255 = ignore); background shift already
             applied (pixels of classes outside this step's targets are 0).
         weak: B bool, True where the labels came from pseudo-masks (image-level tags only).
@@ -92,6 +92,7 @@ class StepRun:
     train: "TrainConfig"
     device: torch.device
     dataset: Any = None  # the training dataset (indexable, yields dicts), for prototypes/memories
+    class_ids: tuple[int, ...] = ()  # stable class id per channel (masks in ``dataset`` use these ids)
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     iteration: int = 0

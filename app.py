@@ -1,0 +1,8 @@
+"""Start the incseg web UI: ``python app.py [--storage DIR] [--host H] [--port P] [--auth user:pass]``.
+
+Binds 127.0.0.1:7860 by default (INCSEG_HOST, INCSEG_PORT, INCSEG_AUTH, INCSEG_STORAGE override).
+"""
+from incseg_app.ui.server import main
+
+if __name__ == "__main__":
+    main()

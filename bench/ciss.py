@@ -1,0 +1,223 @@
+"""Class-incremental segmentation benchmark on a folder dataset (overlapped CISS protocol).
+
+Splits: ``N-M`` learns the first N classes (plus background), then M new classes per step until every
+class is learned (CamVid ``6-5``: classes 1-6, then 7-11; ``6-1``: 1-6, then one per step). Each step
+trains on the train images that contain at least one of its classes, with only its classes labelled
+(everything else is background), and is evaluated on every eval image with the classes learned so far
+(unlearned classes count as background). ``joint`` trains all classes at once and is reported against
+the last step's old/new split.
+
+Multi-GPU / multi-node: ``torchrun --nproc_per_node N bench/ciss.py ...`` (``--batch-size`` is the global
+batch, split over the ranks; rank 0 evaluates and writes the results).
+
+Example (CPU, ~25 minutes, see docs/benchmarks.md):
+    python bench/ciss.py --data ../shared/data/camvid --split 6-5 --methods finetune,mib,joint \
+        --epochs 4 --crop 256 --batch-size 8 --eval-max-side 480 --out results.json
+Ablations: ``--parts-off gsc:gsc_relation`` (one extra run per flag; ``+`` joins parts), or
+``--config runs.json`` = ``[{"label": ..., "method": ..., "parts": {...}}, ...]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from incseg_app.domain.config import MethodConfig, ModelConfig, TrainConfig
+from incseg_app.domain.errors import ValidationError
+from incseg_app.methods.registry import METHODS, get_method
+from incseg_app.training.checkpoint import Checkpoint
+from incseg_app.training.data import SubsetDataset, images_with_classes
+from incseg_app.training.ddp import DistInfo, init_from_env
+from incseg_app.training.evaluate import evaluate
+from incseg_app.training.folder import FolderDataset
+from incseg_app.training.metrics import class_ious, forgetting, step_scores
+from incseg_app.training.step import run_incremental_step, select_device
+
+log = logging.getLogger("bench.ciss")
+
+
+@dataclass
+class RunSpec:
+    """One benchmark run: a label, a registered method and its part overrides."""
+
+    label: str
+    method: str
+    parts: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_split(split: str, class_ids: list[int]) -> list[list[int]]:
+    """"N-M" -> [[first N ids], [next M], ...]; the last step may hold fewer than M."""
+    try:
+        n, m = (int(x) for x in split.split("-"))
+    except ValueError:
+        raise ValidationError(f"split {split!r} must look like N-M, e.g. 6-5") from None
+    if not 0 < n < len(class_ids) or m < 1:
+        raise ValidationError(f"split {split!r}: need 0 < N < {len(class_ids)} classes and M >= 1")
+    steps = [class_ids[:n]]
+    steps += [class_ids[i:i + m] for i in range(n, len(class_ids), m)]
+    return steps
+
+
+def parse_runs(args: argparse.Namespace) -> list[RunSpec]:
+    """Runs from --methods, --parts-off and --config."""
+    names = args.methods.split(",") if args.methods else list(METHODS)
+    runs = [RunSpec(n, get_method(n).name) for n in names]
+    for flag in args.parts_off:
+        method, _, parts = flag.partition(":")
+        off = [p for p in parts.split("+") if p]
+        get_method(method)
+        runs.append(RunSpec(f"{method} -{'-'.join(off)}", method, {p: {"enabled": False} for p in off}))
+    if args.config:
+        for spec in json.loads(Path(args.config).read_text()):
+            get_method(spec["method"])
+            runs.append(RunSpec(spec.get("label", spec["method"]), spec["method"], dict(spec.get("parts", {}))))
+    return runs
+
+
+def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, val: FolderDataset,
+                 model_cfg: ModelConfig, train_cfg: TrainConfig, args: argparse.Namespace,
+                 dist_info: DistInfo | None = None) -> list[dict[str, Any]]:
+    """Train and evaluate every step of one run; returns one record per evaluated step (rank 0 only
+    evaluates; other ranks return no records)."""
+    method = get_method(spec.method)
+    names = {0: "background", **train.class_names}
+    plan = [[c for s in steps for c in s]] if method.joint else steps
+    parent: Checkpoint | None = None
+    history: list[dict[int, float | None]] = []
+    records = []
+    for t, new in enumerate(plan):
+        data = SubsetDataset(train, images_with_classes(train, new))
+        result = run_incremental_step(model_cfg, train_cfg, method, MethodConfig(spec.method, spec.parts), data,
+                                      new, parent, dist_info=dist_info)
+        parent = result.checkpoint()
+        if dist_info is not None and not dist_info.is_main:
+            continue
+        t0 = time.perf_counter()
+        cm = evaluate(result.model, val, result.class_ids, select_device(train_cfg.device),
+                      max_side=args.eval_max_side)
+        eval_s = time.perf_counter() - t0
+        if method.joint:  # score against the last incremental step's old/new split
+            n_new = len(steps[-1])
+            old, new_ch = range(len(result.class_ids) - n_new), range(len(result.class_ids) - n_new, len(result.class_ids))
+        else:
+            old, new_ch = result.step.old_channels, result.step.new_channels
+        scores = step_scores(cm, list(old), list(new_ch))
+        ious = class_ious(cm, result.class_ids)
+        forget = forgetting(ious, history)
+        history.append(ious)
+        records.append({
+            "step": len(steps) - 1 if method.joint else t, "new_classes": [names[c] for c in new],
+            **scores, "per_class": {names[c]: v for c, v in ious.items()},
+            "forgetting": {names[c]: v for c, v in forget.items()},
+            "train_images": len(data), "iterations": result.iterations, "train_seconds": result.seconds,
+            "eval_seconds": eval_s, "images_per_second": result.images_per_second,
+            "peak_memory_mb": result.peak_memory_mb, "losses": result.losses,
+        })
+        print(f"[{spec.label}] step {records[-1]['step']}: all {_pct(scores['all'])} old {_pct(scores['old'])} "
+              f"new {_pct(scores['new'])} hIoU {_pct(scores['hiou'])} ({result.seconds:.0f} s train)", flush=True)
+    return records
+
+
+def _pct(v: float | None) -> str:
+    return "  –  " if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:5.1f}"
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe copy: NaN -> None."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def print_tables(results: list[dict[str, Any]]) -> None:
+    print("\n| run | step | old | new | all | hIoU | train s | img/s | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for run in results:
+        for r in run["steps"]:
+            print(f"| {run['label']} | {r['step']} | {_pct(r['old'])} | {_pct(r['new'])} | {_pct(r['all'])} | "
+                  f"{_pct(r['hiou'])} | {r['train_seconds']:.0f} | {r['images_per_second']:.1f} | "
+                  f"{r['peak_memory_mb']:.0f} |")
+    classes = list(results[0]["steps"][-1]["per_class"]) if results else []
+    print("\nIoU (forgetting) per class after the last step\n")
+    print("| class | " + " | ".join(r["label"] for r in results) + " |")
+    print("|---|" + "---|" * len(results))
+    for c in classes:
+        cells = [f"{_pct(r['steps'][-1]['per_class'].get(c))} ({_pct(r['steps'][-1]['forgetting'].get(c)).strip()})"
+                 for r in results]
+        print(f"| {c} | " + " | ".join(cells) + " |")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="dataset root with classes.json and split folders")
+    p.add_argument("--train-split", default="train")
+    p.add_argument("--eval-split", default="val")
+    p.add_argument("--split", default="6-5", help="N-M class-incremental split")
+    p.add_argument("--methods", default="", help="comma-separated registered methods (default: all)")
+    p.add_argument("--parts-off", action="append", default=[], metavar="METHOD:PART[+PART]")
+    p.add_argument("--config", help="JSON list of {label, method, parts} runs")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-images", type=int, default=0, help="first N train images (0 = all)")
+    p.add_argument("--max-eval-images", type=int, default=0, help="first N eval images (0 = all)")
+    p.add_argument("--eval-max-side", type=int, default=0, help="resize eval images to this longer side (0 = as is)")
+    p.add_argument("--encoder", default="efficientnet_lite0")
+    p.add_argument("--embed-dim", type=int, default=128)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="results.json")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train = FolderDataset(args.data, args.train_split, args.max_images or None)
+    val = FolderDataset(args.data, args.eval_split, args.max_eval_images or None)
+    steps = parse_split(args.split, sorted(train.class_names))
+    runs = parse_runs(args)
+    model_cfg = ModelConfig(encoder=args.encoder, embed_dim=args.embed_dim,
+                            decoder_heads=4 if args.embed_dim % 8 else 8)
+    train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop_size=args.crop,
+                            seed=args.seed, device=args.device)
+    device = select_device(args.device)
+    dist_info = init_from_env(device.type)
+    if dist_info is not None and not dist_info.is_main:
+        logging.getLogger().setLevel(logging.ERROR)
+    print(f"{args.split} on {args.data}: steps {steps}; runs {[r.label for r in runs]}; device {device}", flush=True)
+    results = []
+    for spec in runs:
+        t0 = time.perf_counter()
+        records = run_protocol(spec, steps, train, val, model_cfg, train_cfg, args, dist_info)
+        results.append({"label": spec.label, "method": spec.method, "parts": spec.parts, "steps": records,
+                        "wall_seconds": time.perf_counter() - t0})
+    if dist_info is not None and not dist_info.is_main:
+        return 0
+    print_tables(results)
+    out = {"args": vars(args), "device": str(device), "torch": torch.__version__,
+           "cuda_device": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
+           "steps": [[train.class_names[c] for c in s] for s in steps], "runs": results}
+    Path(args.out).write_text(json.dumps(_finite(out), indent=1))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""``incseg`` command line: the same services as the web UI.
+
+Every command accepts ``--storage DIR`` (default ``$INCSEG_STORAGE`` or ``./storage``), either before
+or after the command name. Domain errors print one line and exit with status 2.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from .domain.enums import ReviewStatus, Split
+from .domain.errors import IncsegError
+from .services import AppContext, open_store
+from .services import classes as class_svc
+from .services import datasets as dataset_svc
+from .services import export as export_svc
+from .services import images as image_svc
+from .services import versions as version_svc
+
+SPLITS = click.Choice([s.value for s in Split])
+STATUSES = click.Choice([s.value for s in ReviewStatus])
+
+
+class IncsegGroup(click.Group):
+    """Turns domain errors into one clean line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IncsegError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def _remember_storage(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_root().meta["incseg.storage"] = value
+
+
+def storage_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--storage", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+                        callback=_remember_storage, is_eager=True,
+                        help="Store folder (default: $INCSEG_STORAGE or ./storage).")(fn)
+
+
+def store() -> AppContext:
+    """The AppContext of this invocation (opened and migrated once)."""
+    meta = click.get_current_context().find_root().meta
+    if "incseg.ctx" not in meta:
+        meta["incseg.ctx"] = open_store(meta.get("incseg.storage"))
+    return meta["incseg.ctx"]
+
+
+@contextmanager
+def progress_bar(desc: str) -> Iterator[Callable[[float, str], None]]:
+    """A tqdm bar on stderr driven by service progress callbacks (fraction 0..1, message)."""
+    with tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False) as bar:
+        def update(fraction: float, message: str) -> None:
+            percent = round(100 * fraction)
+            if percent != bar.n:  # redraw on whole-percent steps only: logs stay short when not a TTY
+                bar.n = percent
+                bar.set_postfix_str(message[-40:], refresh=False)
+                bar.refresh()
+        yield update
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for r in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+
+
+def command(group: click.Group, name: str | None = None) -> Callable[[Callable[..., Any]], click.Command]:
+    """``group.command`` with the ``--storage`` option added."""
+    def wrap(fn: Callable[..., Any]) -> click.Command:
+        return group.command(name)(storage_option(fn))
+    return wrap
+
+
+@click.group(cls=IncsegGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@storage_option
+def cli() -> None:
+    """incseg: curate classes, images and masks, and train a segmentation model step by step."""
+
+
+@cli.command()
+@storage_option
+@click.option("--host", default=None, help="Interface to bind (default $INCSEG_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default $INCSEG_PORT or 7860).")
+@click.option("--auth", default=None, help='"user:pass" login (default $INCSEG_AUTH).')
+def serve(host: str | None, port: int | None, auth: str | None) -> None:
+    """Start the web UI (binds 127.0.0.1 unless told otherwise)."""
+    argv = [sys.executable, "-m", "incseg_app.ui"]
+    storage = click.get_current_context().find_root().meta.get("incseg.storage")
+    argv += ["--storage", str(storage)] if storage else []
+    argv += ["--host", host] if host else []
+    argv += ["--port", str(port)] if port is not None else []
+    if auth:
+        os.environ["INCSEG_AUTH"] = auth  # through the environment: not visible in the process list
+    # The web UI is its own entry point (the CLI layer does not import it): hand this process over.
+    os.execv(sys.executable, argv)
+
+
+@cli.group(cls=IncsegGroup)
+def classes() -> None:
+    """Create, list, rename, recolour and archive classes."""
+
+
+@command(classes, "add")
+@click.argument("name")
+@click.option("--color", default=None, help="#rrggbb (default: a free distinct colour).")
+@click.option("--prompt", "prompts", multiple=True, help="Text prompt for CLIP (repeatable; default: the name).")
+def classes_add(name: str, color: str | None, prompts: tuple[str, ...]) -> None:
+    """Create a class."""
+    c = class_svc.create_class(store(), name, color, prompts)
+    click.echo(f"created class {c.id} {c.name!r} {c.color}")
+
+
+@command(classes, "list")
+@click.option("--active", is_flag=True, help="Hide archived classes.")
+def classes_list(active: bool) -> None:
+    """List classes with image and mask counts."""
+    rows = class_svc.class_overview(store(), include_archived=not active)
+    print_table(["id", "name", "colour", "images", "masks", "introduced in", "archived"],
+                [(r.cls.id, r.cls.name, r.cls.color, r.image_count, r.mask_count, r.cls.introduced_version_id,
+                  "yes" if r.cls.archived else "") for r in rows])
+
+
+@command(classes, "rename")
+@click.argument("ref")
+@click.argument("new_name")
+def classes_rename(ref: str, new_name: str) -> None:
+    """Rename class REF (name or id)."""
+    c = class_svc.rename_class(store(), ref, new_name)
+    click.echo(f"class {c.id} is now {c.name!r}")
+
+
+@command(classes, "recolour")
+@click.argument("ref")
+@click.argument("color")
+def classes_recolour(ref: str, color: str) -> None:
+    """Give class REF (name or id) the colour #rrggbb."""
+    c = class_svc.recolour_class(store(), ref, color)
+    click.echo(f"class {c.id} {c.name!r} is now {c.color}")
+
+
+@command(classes, "archive")
+@click.argument("ref")
+@click.option("--restore", is_flag=True, help="Un-archive instead.")
+def classes_archive(ref: str, restore: bool) -> None:
+    """Archive class REF: hidden from new work, history kept."""
+    c = class_svc.archive_class(store(), ref, archived=not restore)
+    click.echo(f"class {c.id} {c.name!r} {'archived' if c.archived else 'restored'}")
+
+
+@cli.group(cls=IncsegGroup)
+def images() -> None:
+    """Import and list images."""
+
+
+@command(images, "import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--tag", "tags", multiple=True, help="Class name to tag every image with (repeatable).")
+@click.option("--split", type=SPLITS, default="train", show_default=True)
+@click.option("--skip-invalid", is_flag=True, help="Skip bad files (listed) instead of importing nothing.")
+def images_import(paths: tuple[Path, ...], tags: tuple[str, ...], split: str, skip_invalid: bool) -> None:
+    """Import image files, folders or zip archives."""
+    with progress_bar("importing") as bar:
+        r = image_svc.import_images(store(), paths, tags, Split(split), skip_invalid, bar)
+    for name, reason in r.skipped:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(f"imported {len(r.imported)} image(s); {len(r.duplicates)} already stored; "
+               f"{len(r.skipped)} skipped; {len(r.ignored)} non-image file(s) ignored")
+
+
+@command(images, "list")
+@click.option("--tag", default=None, help="Only images tagged with this class.")
+@click.option("--split", type=SPLITS, default=None)
+@click.option("--status", type=STATUSES, default=None, help="Review status of the newest mask.")
+@click.option("--limit", type=int, default=50, show_default=True)
+def images_list(tag: str | None, split: str | None, status: str | None, limit: int) -> None:
+    """List images with their tags."""
+    rows = image_svc.list_images(store(), tag, Split(split) if split else None,
+                                 ReviewStatus(status) if status else None, limit=limit)
+    print_table(["id", "name", "size", "split", "tags"],
+                [(r.id, r.original_name, f"{r.width}x{r.height}", r.split.value, ", ".join(r.tags)) for r in rows])
+
+
+@cli.group(cls=IncsegGroup)
+def dataset() -> None:
+    """Import datasets with ground-truth masks."""
+
+
+@command(dataset, "import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--split", type=SPLITS, default=None, help="Override the split (default: from folder names).")
+def dataset_import(source: Path, split: str | None) -> None:
+    """Import SOURCE: images/+labels/+classes.json, JPEGImages/+SegmentationClass/, train/ val/, or a zip."""
+    with progress_bar("importing") as bar:
+        r = dataset_svc.import_dataset(store(), source, Split(split) if split else None, bar)
+    created = ", ".join(c.name for c in r.classes_created) or "none"
+    click.echo(f"imported {r.images} new image(s) ({r.duplicates} already stored), {r.masks} mask(s); "
+               f"classes created: {created}")
+
+
+@cli.group(cls=IncsegGroup)
+def versions() -> None:
+    """List model versions and activate (roll back to) one."""
+
+
+@command(versions, "list")
+def versions_list() -> None:
+    """List model versions; * marks the active one."""
+    ctx = store()
+    active = version_svc.active_version(ctx)
+    rows = version_svc.list_versions(ctx)
+    if not rows:
+        click.echo("no model versions yet: train a first step to create one")
+        return
+    print_table(["", "id", "name", "parent", "step", "method", "classes", "status", "train s"],
+                [("*" if active and v.id == active.id else "", v.id, v.name, v.parent_id, v.step, v.method,
+                  len(v.class_ids) - 1, v.status.value,
+                  f"{v.train_seconds:.0f}" if v.train_seconds is not None else "") for v in rows])
+
+
+@command(versions, "activate")
+@click.argument("version_id", type=int)
+def versions_activate(version_id: int) -> None:
+    """Make VERSION_ID the active version (roll back or switch branch)."""
+    v = version_svc.activate(store(), version_id)
+    click.echo(f"active version is now {v.id} ({v.name})")
+
+
+@cli.command("export")
+@storage_option
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--split", type=SPLITS, default=None)
+@click.option("--status", "statuses", type=STATUSES, multiple=True,
+              help="Review statuses to export (repeatable; default: accepted).")
+@click.option("--with-images", is_flag=True, help="Also copy the images into JPEGImages/.")
+def export_cmd(out_dir: Path, split: str | None, statuses: tuple[str, ...], with_images: bool) -> None:
+    """Export masks as VOC palette PNGs (palette = class colours) with a classes.json."""
+    chosen = tuple(ReviewStatus(s) for s in statuses) or (ReviewStatus.ACCEPTED,)
+    with progress_bar("exporting") as bar:
+        r = export_svc.export_masks(store(), out_dir, Split(split) if split else None, chosen, with_images, bar)
+    click.echo(f"exported {r.masks} mask(s) and {r.images} image(s) to {r.out_dir}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="incseg")

@@ -1,0 +1,1 @@
+"""Backbones behind ``models.build.ENCODER_BUILDERS``: tiny (tests), EfficientNet-Lite0, open_clip ViT."""

@@ -1,0 +1,87 @@
+"""The encoder contract shared by every backbone, and the FPN-style fusion of multi-scale features.
+
+Every encoder takes RGB images B×3×H×W with values in [0, 1] (it applies its own mean/std
+normalisation) and returns one fused feature map B×C×h×w, h = ceil(H / stride), where
+``C = out_channels`` and ``stride`` is 8 or 16 (the ViT encoder: its patch size).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ...domain.errors import ValidationError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Encoder(nn.Module):
+    """Base class of the backbones in ``ENCODER_BUILDERS``.
+
+    Attributes:
+        out_channels: C, channels of the fused feature map.
+        stride: input pixels per feature pixel (8 or 16; a ViT's patch size).
+    """
+
+    out_channels: int
+    stride: int
+
+    def __init__(self, out_channels: int, stride: int, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.out_channels = out_channels
+        self.stride = stride
+        # Not persistent: normalisation constants belong to the architecture, not to a checkpoint.
+        self.register_buffer("pixel_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def normalize(self, images: Tensor) -> Tensor:
+        """B×3×H×W in [0, 1] -> B×3×H×W standardised with the backbone's mean and std."""
+        return (images - self.pixel_mean) / self.pixel_std
+
+
+def _group_norm(channels: int) -> nn.GroupNorm:
+    return nn.GroupNorm(math.gcd(channels, 8), channels)
+
+
+class FPNFusion(nn.Module):
+    """Fuse feature maps of strides e.g. (8, 16, 32) into one map at ``out_stride``.
+
+    Feature Pyramid Network fusion (Lin et al., CVPR 2017, Sec. 3): 1×1 lateral projections to C
+    channels, a top-down pathway (coarser level upsampled and added) down to the output level,
+    then levels finer than the output level average-pooled and added, followed by a 3×3
+    conv + GroupNorm + ReLU. GroupNorm keeps the result independent of the batch size.
+
+    Args:
+        in_channels: channels of each input level, finest first.
+        in_strides: stride of each input level, finest first (increasing).
+        out_channels: C of the fused map.
+        out_stride: one of ``in_strides``; the fused map has that level's size.
+    """
+
+    def __init__(self, in_channels: Sequence[int], in_strides: Sequence[int], out_channels: int,
+                 out_stride: int) -> None:
+        super().__init__()
+        if out_stride not in in_strides:
+            raise ValidationError(f"output stride {out_stride} is not one of the feature strides {tuple(in_strides)}")
+        self.out_index = list(in_strides).index(out_stride)
+        self.laterals = nn.ModuleList(nn.Conv2d(c, out_channels, 1) for c in in_channels)
+        self.smooth = nn.Sequential(
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            _group_norm(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, feats: Sequence[Tensor]) -> Tensor:
+        """feats: B×C_i×h_i×w_i per level, finest first -> B×C×h×w at the output level's size."""
+        laterals = [conv(f) for conv, f in zip(self.laterals, feats)]
+        fused = laterals[-1]
+        for lateral in reversed(laterals[self.out_index:-1]):
+            fused = lateral + F.interpolate(fused, size=lateral.shape[-2:], mode="bilinear", align_corners=False)
+        size = fused.shape[-2:]
+        for lateral in laterals[:self.out_index]:
+            fused = fused + F.adaptive_avg_pool2d(lateral, size)
+        return self.smooth(fused)

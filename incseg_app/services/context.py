@@ -1,0 +1,135 @@
+"""The application context: one store folder = one SQLite database + one blob store + limits.
+
+``open_store(path)`` creates the folder if needed, runs the migrations and returns an ``AppContext``
+that every service function takes as its first argument. ``unit_of_work`` gives the service one
+session per call; ``blob_guard`` removes the blobs a failed call wrote so the store is exactly as
+it was (the DB never points at a missing blob: blobs are written first, rows after).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ..domain.errors import ConflictError
+from ..storage import BlobStore, Database, migrate
+from ..storage.repositories import ImageRepo, MaskRepo, VersionRepo
+from .ml_settings import MLSettings
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "incseg.db"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Limits for untrusted input. Env overrides: INCSEG_MAX_FILE_MB, INCSEG_MAX_PIXELS."""
+
+    max_file_bytes: int = 64 * 1024 * 1024  # per uploaded/imported file
+    max_pixels: int = 40_000_000  # width * height of an image or mask (decompression-bomb guard)
+    max_zip_entries: int = 20_000
+    busy_timeout_ms: int = 30_000
+
+    @classmethod
+    def from_env(cls) -> "StoreSettings":
+        base = cls()
+        mb = os.environ.get("INCSEG_MAX_FILE_MB")
+        px = os.environ.get("INCSEG_MAX_PIXELS")
+        return cls(max_file_bytes=int(float(mb) * 1024 * 1024) if mb else base.max_file_bytes,
+                   max_pixels=int(px) if px else base.max_pixels)
+
+
+class BlobGuard:
+    """Blobs written during one service call.
+
+    ``verify`` (call inside the write transaction that inserts the rows) checks they all still exist;
+    ``rollback`` deletes the ones this call created that no row references. Both run under SQLite's
+    write lock, so a concurrent call's rollback can never delete a blob that rows are about to use.
+    """
+
+    def __init__(self, ctx: "AppContext") -> None:
+        self.ctx = ctx
+        self.created: list[str] = []
+        self.used: set[str] = set()
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (sha256 hex returned), remembering it when it was not there before."""
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.ctx.blobs.exists(sha):
+            self.ctx.blobs.put_bytes(data)
+            self.created.append(sha)
+        self.used.add(sha)
+        return sha
+
+    def verify(self) -> None:
+        missing = sorted(sha for sha in self.used if not self.ctx.blobs.exists(sha))
+        if missing:
+            raise ConflictError(f"{len(missing)} file(s) were removed by a concurrent failed import; try again")
+
+    def rollback(self) -> None:
+        if not self.created:
+            return
+        with self.ctx.unit_of_work(write=True) as s:
+            referenced = referenced_shas(s)
+            for sha in self.created:
+                if sha not in referenced:
+                    self.ctx.blobs.delete(sha)
+        self.created.clear()
+
+
+def referenced_shas(session: Session) -> set[str]:
+    """Every blob a DB row points at (images, mask revisions, checkpoints and their shards)."""
+    return ImageRepo(session).all_shas() | MaskRepo(session).all_shas() | VersionRepo(session).all_shas()
+
+
+class AppContext:
+    """Store root, database, blob store and limits; services take it as their first argument."""
+
+    def __init__(self, root: Path, settings: StoreSettings, ml: MLSettings | None = None) -> None:
+        self.root = root
+        self.settings = settings
+        self.ml = ml or MLSettings.from_env()
+        self.db = Database(root / DB_NAME, settings.busy_timeout_ms)
+        self.blobs = BlobStore(root / "blobs")
+
+    @contextmanager
+    def unit_of_work(self, write: bool = False) -> Iterator[Session]:
+        """One session and transaction; ``write=True`` takes the write lock at the start."""
+        with self.db.unit_of_work(write=write) as session:
+            yield session
+
+    @contextmanager
+    def blob_guard(self) -> Iterator[BlobGuard]:
+        """Blobs put through the guard are deleted again if the block raises (unless referenced)."""
+        guard = BlobGuard(self)
+        try:
+            yield guard
+        except BaseException:
+            guard.rollback()
+            raise
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def default_storage_dir() -> Path:
+    """``$INCSEG_STORAGE`` or ``./storage``."""
+    return Path(os.environ.get("INCSEG_STORAGE") or "storage")
+
+
+def open_store(path: Path | str | None = None, settings: StoreSettings | None = None,
+               ml: MLSettings | None = None) -> AppContext:
+    """Open (creating and migrating as needed) the store at ``path``; ``ml`` defaults to the
+    environment's ``MLSettings``."""
+    root = Path(path) if path is not None else default_storage_dir()
+    settings = settings or StoreSettings.from_env()
+    root.mkdir(parents=True, exist_ok=True)
+    migrate(root / DB_NAME, settings.busy_timeout_ms)
+    log.debug("opened store %s", root)
+    return AppContext(root.resolve(), settings, ml)

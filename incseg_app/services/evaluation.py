@@ -1,0 +1,79 @@
+"""Evaluate a version on the store's validation images and store its per-class metrics.
+
+Forgetting compares like with like: an ancestor's IoU counts only when it was measured on the same
+validation images (same fingerprint of image and mask revision ids); otherwise the ancestor is
+re-evaluated on the current images first.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..domain.enums import Split, VersionStatus
+from ..domain.records import ClassMetric, ModelVersion
+from ..training.metrics import class_ious, forgetting
+from ..training.evaluate import evaluate
+from ..training.step import select_device
+from . import versions
+from .context import AppContext
+from .store_data import StoreDataset, labelled_entries, load_version_model
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_KEY = "val_fingerprint"
+
+
+def val_fingerprint(ctx: AppContext) -> str:
+    """Hash of the validation set: (image id, head mask revision id) pairs with accepted masks."""
+    pairs = sorted((e.image.id, e.mask.id) for e in labelled_entries(ctx, Split.VAL, include_pseudo=False))
+    return hashlib.sha256(repr(pairs).encode()).hexdigest()[:16]
+
+
+def _measure(ctx: AppContext, model: nn.Module, class_ids: tuple[int, ...],
+             should_cancel: Callable[[], bool] | None) -> tuple[dict[int, float | None], dict[int, int]]:
+    entries = labelled_entries(ctx, Split.VAL, include_pseudo=False)
+    if not entries:
+        return {}, {}
+    device = select_device(ctx.ml.train.device)
+    cm = evaluate(model.to(device), StoreDataset(ctx, entries), class_ids, device,
+                  max_side=ctx.ml.eval_max_side, should_cancel=should_cancel)
+    gt = cm.sum(1).tolist()
+    return class_ious(cm, class_ids), {int(c): int(n) for c, n in zip(class_ids, gt)}
+
+
+def _ancestor_ious(ctx: AppContext, version: ModelVersion, fingerprint: str,
+                   should_cancel: Callable[[], bool] | None) -> list[dict[int, float | None]]:
+    out = []
+    for anc in versions.ancestors(ctx, version.id):
+        if anc.status != VersionStatus.READY:
+            continue
+        if anc.config.get("eval", {}).get(FINGERPRINT_KEY) == fingerprint:
+            out.append({m.class_id: m.iou for m in versions.get_metrics(ctx, anc.id)})
+            continue
+        model, _ = load_version_model(ctx, anc)
+        ious, _ = _measure(ctx, model, anc.class_ids, should_cancel)
+        out.append(ious)
+    return out
+
+
+@torch.no_grad()
+def evaluate_version(ctx: AppContext, version: ModelVersion, model: nn.Module | None = None,
+                     should_cancel: Callable[[], bool] | None = None) -> list[ClassMetric]:
+    """Measure ``version`` (its own checkpoint unless ``model`` is given) on the current validation
+    images, compute per-class forgetting against its ancestors, and store the metrics."""
+    if model is None:
+        model, _ = load_version_model(ctx, version)
+    fingerprint = val_fingerprint(ctx)
+    ious, gt = _measure(ctx, model, version.class_ids, should_cancel)
+    if not ious:
+        log.info("version %d: no validation images, no metrics", version.id)
+        return []
+    forgot = forgetting(ious, _ancestor_ious(ctx, version, fingerprint, should_cancel))
+    rows = [ClassMetric(version.id, cid, None if iou is None else float(np.clip(iou, 0.0, 1.0)), forgot.get(cid),
+                        gt.get(cid, 0)) for cid, iou in ious.items()]
+    return versions.store_metrics(ctx, version.id, rows)

@@ -1,0 +1,64 @@
+"""Machine-learning settings of a running app: model shape, training defaults, weight locations.
+
+They come from CLI options or the environment (``INCSEG_ENCODER``, ``INCSEG_CLIP_MODEL``,
+``INCSEG_CLIP_PRETRAINED``, ``INCSEG_SAM_CHECKPOINT``, ``INCSEG_SAM_MODEL_TYPE``, ``INCSEG_DEVICE``)
+and are saved, resolved, into every version's config JSON.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from ..domain.config import LabelingConfig, ModelConfig, TrainConfig, from_dict
+
+
+@dataclass(frozen=True)
+class MLSettings:
+    """Defaults for new base versions (``model``), steps (``train``) and pseudo-labelling (``labeling``).
+
+    ``eval_max_side``: validation images are resized so their longer side is at most this (pixels).
+    """
+
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(output_stride=16))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=8, crop_size=256))
+    labeling: LabelingConfig = field(default_factory=LabelingConfig)
+    eval_max_side: int = 512
+    localizer_epochs: int = 30
+
+    @classmethod
+    def from_env(cls, **overrides: str | None) -> "MLSettings":
+        """Settings from ``INCSEG_*`` variables; non-empty keyword overrides win (CLI options)."""
+        def pick(key: str, env: str) -> str | None:
+            value = overrides.get(key)
+            return value if value not in (None, "") else os.environ.get(env)
+
+        base = cls()
+        model, labeling, train = base.model, base.labeling, base.train
+        if encoder := pick("encoder", "INCSEG_ENCODER"):
+            model = from_dict(ModelConfig, {**_dict(model), "encoder": encoder})
+        if clip_model := pick("clip_model", "INCSEG_CLIP_MODEL"):
+            model = replace(model, clip_model=clip_model)
+            labeling = replace(labeling, clip_model=clip_model)
+        if clip_pretrained := pick("clip_pretrained", "INCSEG_CLIP_PRETRAINED"):
+            labeling = replace(labeling, clip_pretrained=clip_pretrained)
+        if sam := pick("sam_checkpoint", "INCSEG_SAM_CHECKPOINT"):
+            labeling = replace(labeling, sam_checkpoint=sam)
+        if sam_type := pick("sam_model_type", "INCSEG_SAM_MODEL_TYPE"):
+            labeling = from_dict(LabelingConfig, {**_dict(labeling), "sam_model_type": sam_type})
+        if device := pick("device", "INCSEG_DEVICE"):
+            train = replace(train, device=device)
+        return replace(base, model=model, labeling=labeling, train=train)
+
+
+def _dict(obj: object) -> dict:
+    from ..domain.config import to_dict
+    return to_dict(obj)
+
+
+TINY_MODEL = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder_heads=4, decoder_layers=1)
+
+
+def tiny_settings() -> MLSettings:
+    """Settings for tests and the CI browser run: the tiny random encoder and short schedules."""
+    return MLSettings(model=TINY_MODEL, train=TrainConfig(epochs=2, batch_size=2, crop_size=64, lr=5e-3),
+                      eval_max_side=96, localizer_epochs=3)

@@ -1,0 +1,111 @@
+"""Training and evaluation data read from the store, and trained models loaded from versions.
+
+``StoreDataset`` decodes images and masks lazily from the blob store, so a step over thousands of
+images does not hold them all in memory; its items are what ``training.data`` expects.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from ..domain.enums import MaskKind, ReviewStatus, Split
+from ..domain.errors import NotFoundError, ValidationError
+from ..domain.records import ImageRecord, MaskRevision, ModelVersion
+from ..storage.repositories import ClassRepo, ImageRepo, MaskRepo
+from ..training.checkpoint import Checkpoint, build_from_checkpoint, load_checkpoint
+from .context import AppContext
+from .imageio import decode_mask, decode_rgb
+
+TRAINABLE = (ReviewStatus.ACCEPTED,)
+WITH_PSEUDO = (ReviewStatus.ACCEPTED, ReviewStatus.TO_REVIEW)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One (image, head mask) pair the store can serve."""
+
+    image: ImageRecord
+    mask: MaskRevision
+    tag_ids: tuple[int, ...]
+
+    @property
+    def weak(self) -> bool:
+        """Pseudo-masks come from image-level tags only (FMWISS's weak supervision)."""
+        return self.mask.kind == MaskKind.PSEUDO
+
+
+class StoreDataset:
+    """Indexable dataset of store entries: dict(image H×W×3 uint8, mask H×W uint8 class ids, tags,
+    weak, confidence None, image_id)."""
+
+    def __init__(self, ctx: AppContext, entries: list[Entry]) -> None:
+        self.ctx = ctx
+        self.entries = entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        e = self.entries[index]
+        limits = self.ctx.settings
+        image = decode_rgb(self.ctx.blobs.get_bytes(e.image.sha256), e.image.original_name,
+                           limits.max_file_bytes, limits.max_pixels)
+        mask = decode_mask(self.ctx.blobs.get_bytes(e.mask.sha256), f"mask {e.mask.id}",
+                           limits.max_file_bytes, limits.max_pixels)
+        return {"image": image, "mask": mask, "tags": e.tag_ids, "weak": e.weak, "confidence": None,
+                "image_id": e.image.id}
+
+
+def labelled_entries(ctx: AppContext, split: Split, include_pseudo: bool) -> list[Entry]:
+    """Images of ``split`` whose head mask is accepted (ground truth, corrected, accepted pseudo),
+    plus pseudo-masks still waiting for review when ``include_pseudo``; rejected masks never."""
+    statuses = WITH_PSEUDO if include_pseudo else TRAINABLE
+    with ctx.unit_of_work() as s:
+        masks = MaskRepo(s).labelled(split, statuses)
+        images = ImageRepo(s)
+        class_id = {c.name: c.id for c in ClassRepo(s).list()}
+        out = []
+        for m in masks:
+            image = images.get(m.image_id)
+            if image is None:
+                continue
+            tag_ids = tuple(sorted(class_id[t] for t in image.tags if t in class_id))
+            out.append(Entry(image, m, tag_ids))
+        return out
+
+
+_CACHE: "OrderedDict[str, tuple[nn.Module, Checkpoint]]" = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_SIZE = 2
+
+
+def load_version_model(ctx: AppContext, version: ModelVersion) -> tuple[nn.Module, Checkpoint]:
+    """The eval-mode model of a READY version (small in-process LRU cache keyed by checkpoint hash)."""
+    if not version.checkpoint_sha256:
+        raise NotFoundError(f"version {version.id} ({version.name}) has no checkpoint")
+    key = version.checkpoint_sha256
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    ckpt = load_checkpoint(ctx.blobs, key)
+    if tuple(ckpt.class_ids) != tuple(version.class_ids):
+        raise ValidationError(f"version {version.id}: checkpoint class list {ckpt.class_ids} differs from "
+                              f"the version's {version.class_ids}")
+    model = build_from_checkpoint(ckpt).eval()
+    with _CACHE_LOCK:
+        _CACHE[key] = (model, ckpt)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return model, ckpt
+
+
+def mask_array(ctx: AppContext, mask: MaskRevision) -> np.ndarray:
+    """H×W uint8 class ids of a mask revision."""
+    limits = ctx.settings
+    return decode_mask(ctx.blobs.get_bytes(mask.sha256), f"mask {mask.id}", limits.max_file_bytes, limits.max_pixels)

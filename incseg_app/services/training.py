@@ -1,0 +1,253 @@
+"""Train a class step through the store: plan it, run it (inline or as a job), version the result.
+
+``train_step`` is the one use case: the parent is the active version (or the one asked for), the new
+classes are the store's classes the parent has not learned, the data are the train-split images with
+an accepted mask (ground truth, corrected, accepted pseudo) plus — unless ``accepted_only`` — pseudo
+masks still waiting for review. The new version is a TRAINING row from the start; it becomes READY
+(and active) only after its checkpoint blobs and metrics are stored, and FAILED/CANCELLED otherwise,
+so a failed or cancelled job never leaves a ready version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..domain.config import MethodConfig, TrainConfig, to_dict
+from ..domain.enums import JobKind, MaskKind, ReviewStatus, Split, VersionStatus
+from ..domain.errors import CancelledError, ValidationError
+from ..domain.records import Job, ModelVersion
+from ..methods.registry import METHODS, get_method
+from ..storage.repositories import ClassRepo
+from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
+from ..training.step import run_incremental_step
+from . import versions
+from .context import AppContext
+from .evaluation import evaluate_version, val_fingerprint
+from .images import list_images
+from .runner import JobControl, JobRunner
+from .store_data import Entry, StoreDataset, labelled_entries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    name: str
+    paper: str
+    parts: tuple[str, ...]
+    joint: bool
+
+
+def list_methods() -> list[MethodInfo]:
+    """Every registered method with its switchable parts."""
+    return [MethodInfo(m.name, m.paper, m.part_names, m.joint) for m in METHODS.values()]
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What a user asks for; unset numbers take the app's defaults (``MLSettings.train``).
+
+    ``parent_version_id``: None = the active version; ``from_scratch`` starts a new root version.
+    ``parts_off``: part names of the method to switch off (ablation).
+    """
+
+    method: str = "finetune"
+    new_class_ids: tuple[int, ...] | None = None
+    parts_off: tuple[str, ...] = ()
+    epochs: int | None = None
+    batch_size: int | None = None
+    crop_size: int | None = None
+    lr: float | None = None
+    accepted_only: bool = False
+    parent_version_id: int | None = None
+    from_scratch: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """What will be trained on what, shown before a step starts."""
+
+    parent_version_id: int | None
+    parent_name: str | None
+    old_classes: list[str]
+    new_classes: list[str]
+    new_class_ids: tuple[int, ...]
+    n_train_images: int
+    n_val_images: int
+    mask_counts: dict[str, int]
+    warnings: list[str]
+    entries: tuple[Entry, ...] = ()
+
+
+def _parent(ctx: AppContext, parent_version_id: int | None, from_scratch: bool) -> ModelVersion | None:
+    if from_scratch:
+        return None
+    if parent_version_id is None:
+        return versions.active_version(ctx)
+    parent = versions.get_version(ctx, parent_version_id)
+    if parent.status != VersionStatus.READY:
+        raise ValidationError(f"version {parent.id} ({parent.name}) is {parent.status.value}; train from a ready version")
+    return parent
+
+
+def _mask_label(e: Entry) -> str:
+    if e.mask.kind == MaskKind.PSEUDO:
+        return "pseudo (accepted)" if e.mask.status == ReviewStatus.ACCEPTED else "pseudo (to review)"
+    return e.mask.kind.value.replace("_", " ")
+
+
+def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None = None, accepted_only: bool = False,
+              parent_version_id: int | None = None, method: str = "finetune", from_scratch: bool = False) -> StepPlan:
+    """Resolve the parent, the new classes and the training images of a step (nothing is written)."""
+    joint = get_method(method).joint
+    parent = _parent(ctx, parent_version_id, from_scratch)
+    parent_ids = parent.class_ids if parent is not None else (0,)
+    with ctx.unit_of_work() as s:
+        classes = {c.id: c for c in ClassRepo(s).list()}
+    entries = labelled_entries(ctx, Split.TRAIN, include_pseudo=not accepted_only)
+    tagged = Counter(t for e in entries for t in e.tag_ids)
+    by_name = {c.name: cid for cid, c in classes.items()}
+    any_image = {by_name[t] for im in list_images(ctx, split=Split.TRAIN) for t in im.tags if t in by_name}
+    if new_class_ids is None:
+        new = tuple(cid for cid, c in sorted(classes.items())
+                    if cid not in parent_ids and not c.archived and cid in any_image)
+    else:
+        new = tuple(int(c) for c in new_class_ids)
+        for cid in new:
+            if cid not in classes:
+                raise ValidationError(f"unknown class id {cid}")
+            if cid in parent_ids:
+                raise ValidationError(f"class {classes[cid].name!r} is already learned by version {parent.id}")
+            if classes[cid].archived:
+                raise ValidationError(f"class {classes[cid].name!r} is archived; unarchive it to train it")
+    wanted = set(new) | (set(parent_ids[1:]) if joint else set())
+    step_entries = tuple(e for e in entries if parent is None or joint or wanted & set(e.tag_ids))
+    warnings = []
+    for cid in new:
+        if tagged[cid] == 0:
+            warnings.append(f"class {classes[cid].name!r} has no training image with a usable mask")
+    n_val = len(labelled_entries(ctx, Split.VAL, include_pseudo=False))
+    if n_val == 0:
+        warnings.append("no validation images with accepted masks: the version will have no IoU or forgetting "
+                        "report (move some labelled images to the val split)")
+    pending = sum(1 for e in step_entries if e.mask.status == ReviewStatus.TO_REVIEW)
+    if pending:
+        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'accepted only' to skip them)")
+    return StepPlan(parent.id if parent else None, parent.name if parent else None,
+                    [classes[c].name for c in parent_ids[1:] if c in classes], [classes[c].name for c in new], new,
+                    len(step_entries), n_val, dict(Counter(_mask_label(e) for e in step_entries)), warnings,
+                    step_entries)
+
+
+def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:
+    base = ctx.ml.train
+    cfg = replace(base, epochs=req.epochs or base.epochs, batch_size=req.batch_size or base.batch_size,
+                  crop_size=req.crop_size or base.crop_size, lr=req.lr or base.lr, accepted_only=req.accepted_only)
+    cfg.validate()
+    return cfg
+
+
+def _method_config(req: TrainRequest) -> MethodConfig:
+    method = get_method(req.method)
+    unknown = sorted(set(req.parts_off) - set(method.part_names))
+    if unknown:
+        raise ValidationError(f"method {req.method!r} has no part(s) {', '.join(unknown)}; "
+                              f"parts: {', '.join(method.part_names)}")
+    return MethodConfig(req.method, {p: {"enabled": False} for p in req.parts_off})
+
+
+def _resume_dir(ctx: AppContext, config: dict) -> Path:
+    key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    return ctx.root / "work" / f"train-{key}"
+
+
+def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | None = None) -> ModelVersion:
+    """Train one class step and return its READY, active version (see the module docstring)."""
+    plan = plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
+                     request.from_scratch)
+    if not plan.new_class_ids:
+        raise ValidationError("nothing new to learn: every class tagged on a training image is already in the "
+                              "parent version (add a class and tag or label images of it)")
+    if plan.n_train_images == 0:
+        raise ValidationError("no training images with masks for the new classes: run pseudo-labelling or "
+                              "import masks first")
+    method, method_cfg, train_cfg = get_method(request.method), _method_config(request), _train_config(ctx, request)
+    parent = versions.get_version(ctx, plan.parent_version_id) if plan.parent_version_id else None
+    parent_ckpt = load_checkpoint(ctx.blobs, parent.checkpoint_sha256) if parent else None
+    model_cfg = parent_ckpt.model_cfg if parent_ckpt else ctx.ml.model
+    parent_ids = parent.class_ids if parent else (0,)
+    config = {"model": to_dict(model_cfg), "train": to_dict(train_cfg), "method": to_dict(method_cfg),
+              "new_class_ids": list(plan.new_class_ids), "labeling": to_dict(ctx.ml.labeling),
+              "data": {"train_mask_ids": [e.mask.id for e in plan.entries], "counts": plan.mask_counts},
+              "eval": {"val_fingerprint": val_fingerprint(ctx), "max_side": ctx.ml.eval_max_side}}
+    name = request.name.strip() or f"+{'+'.join(plan.new_classes)} ({request.method})"
+    version = versions.create_version(ctx, name, parent_ids + plan.new_class_ids, request.method, config,
+                                      parent.id if parent else None, control.job_id if control else None)
+    try:
+        return _run(ctx, version, plan, method, method_cfg, train_cfg, model_cfg, parent_ckpt, control, config)
+    except CancelledError:
+        versions.mark_failed(ctx, version.id, VersionStatus.CANCELLED)
+        raise
+    except BaseException:
+        versions.mark_failed(ctx, version.id, VersionStatus.FAILED)
+        raise
+
+
+def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method, method_cfg: MethodConfig,
+         train_cfg: TrainConfig, model_cfg, parent_ckpt: Checkpoint | None, control: JobControl | None,
+         config: dict) -> ModelVersion:
+    def progress(fraction: float, message: str, losses: dict[str, float]) -> None:
+        if control is not None:
+            total = sum(losses.values()) if losses else None
+            loss = f" · loss {total:.4f}" if total is not None else ""
+            control.progress(0.9 * fraction, f"training: {message}{loss}")
+
+    inputs = {}
+    memory_sha = (parent_ckpt.extra.get("memory_sha256") if parent_ckpt else None)
+    if memory_sha and ctx.blobs.exists(memory_sha):
+        inputs["memory"] = ctx.blobs.get_bytes(memory_sha)
+    resume_dir = _resume_dir(ctx, {**config, "parent": version.parent_id})
+    result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
+                                  plan.new_class_ids, parent_ckpt, progress=progress,
+                                  should_cancel=control.should_cancel if control else None,
+                                  resume_dir=resume_dir, inputs=inputs)
+    extra: dict = {"losses": result.losses, "seconds": result.seconds, "images_per_second": result.images_per_second,
+                   "peak_memory_mb": result.peak_memory_mb}
+    memory = result.outputs.get("memory")
+    blob_shas: set[str] = set()
+    if isinstance(memory, (bytes, bytearray)):
+        extra["memory_sha256"] = ctx.blobs.put_bytes(bytes(memory))
+        blob_shas.add(extra["memory_sha256"])
+    elif memory_sha:
+        extra["memory_sha256"] = memory_sha
+        blob_shas.add(memory_sha)
+    ckpt = result.checkpoint(extra)
+    sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra)
+    if control is not None:
+        control.progress(0.92, "evaluating on the validation images")
+    evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None)
+    ready = versions.mark_ready(ctx, version.id, sha, result.seconds, checkpoint_blobs(ctx.blobs, sha) | blob_shas)
+    versions.activate(ctx, ready.id)
+    shutil.rmtree(resume_dir, ignore_errors=True)
+    log.info("version %d %s ready in %.1f s", ready.id, ready.name, result.seconds)
+    return ready
+
+
+def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) -> Job:
+    """Validate the request now (clear errors in the request thread), then train in a background job.
+
+    Only one training job runs per store at a time (``exclusive``).
+    """
+    plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
+              request.from_scratch)
+    _method_config(request)
+    _train_config(ctx, request)
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in request.__dict__.items()}
+    return runner.submit(JobKind.TRAIN, lambda control: {"version_id": train_step(ctx, request, control).id},
+                         params, exclusive=True)

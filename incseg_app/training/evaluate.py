@@ -1,0 +1,70 @@
+"""Run a model over validation images and accumulate the confusion matrix (``metrics``).
+
+Whole-image inference: each image goes through the model at its own size (or resized so that its
+longer side is ``max_side``), and the logits are resized to the label's size before the argmax. The
+ground truth is mapped through the version's channel map: classes the version has not learned are
+background (overlapped CISS protocol), 255 is ignored.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .data import SegDataset, step_lookup
+from .metrics import confusion_matrix
+
+
+def _image_tensor(image: np.ndarray, device: torch.device, max_side: int | None) -> Tensor:
+    """H×W×3 uint8 -> 1×3×h×w float in [0, 1] (resized when ``max_side`` is set)."""
+    x = torch.tensor(np.asarray(image)).permute(2, 0, 1)[None].float().div_(255.0).to(device)
+    if max_side and max(x.shape[-2:]) != max_side:
+        scale = max_side / max(x.shape[-2:])
+        size = (max(1, round(x.shape[-2] * scale)), max(1, round(x.shape[-1] * scale)))
+        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    return x
+
+
+@torch.no_grad()
+def predict_channels(model: nn.Module, image: np.ndarray, device: torch.device, max_side: int | None = None
+                     ) -> Tensor:
+    """H×W int64 argmax channel of one H×W×3 uint8 image (CPU tensor)."""
+    x = _image_tensor(image, device, max_side)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    with amp:
+        logits = model(x).logits.float()
+    if logits.shape[-2:] != image.shape[:2]:
+        logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
+    return logits.argmax(1)[0].cpu()
+
+
+def predict_mask(model: nn.Module, image: np.ndarray, class_ids: Sequence[int], device: torch.device,
+                 max_side: int | None = None) -> np.ndarray:
+    """H×W uint8 stable class ids predicted for one image (channel -> ``class_ids[channel]``)."""
+    ids = torch.tensor(list(class_ids), dtype=torch.uint8)
+    return ids[predict_channels(model, image, device, max_side)].numpy()
+
+
+def evaluate(model: nn.Module, data: SegDataset, class_ids: Sequence[int], device: torch.device, *,
+             max_side: int | None = None, should_cancel: Callable[[], bool] | None = None) -> Tensor:
+    """K×K int64 confusion matrix (rows = ground-truth channel) of ``model`` over ``data``."""
+    lookup = torch.from_numpy(step_lookup(class_ids, class_ids[1:]).astype(np.int64))
+    k = len(class_ids)
+    cm = torch.zeros(k, k, dtype=torch.int64)
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(len(data)):
+            if should_cancel is not None and should_cancel():
+                from ..domain.errors import CancelledError
+                raise CancelledError(f"evaluation cancelled after {i} images")
+            item = data[i]
+            target = lookup[torch.from_numpy(np.asarray(item["mask"]).astype(np.int64))]
+            cm += confusion_matrix(predict_channels(model, item["image"], device, max_side), target, k)
+    finally:
+        model.train(was_training)
+    return cm

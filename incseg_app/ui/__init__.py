@@ -1,0 +1,1 @@
+"""Gradio web UI: ``build_app(ctx)`` opens one tab module per area; handlers call services only."""

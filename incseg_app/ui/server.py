@@ -1,0 +1,84 @@
+"""Launch the web UI: host/port/auth from arguments or environment, loopback by default.
+
+Entry points: ``python app.py``, ``python -m incseg_app.ui`` and ``incseg serve`` all end in ``main``.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from ..domain.errors import ValidationError
+from ..domain.errors import IncsegError
+from ..services import AppContext, open_store
+from ..services.jobs import interrupt_stale_jobs
+from .app import CSS, THEME, build_app
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """"user:pass" -> (user, pass); None/empty -> no login."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValidationError("auth must be given as user:pass")
+    return user, password
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_launch(host: str | None = None, port: int | None = None,
+                   auth: str | None = None) -> tuple[str, int, tuple[str, str] | None]:
+    """(host, port, auth) from arguments, else INCSEG_HOST / INCSEG_PORT / INCSEG_AUTH, else defaults."""
+    host = host or os.environ.get("INCSEG_HOST") or DEFAULT_HOST
+    raw_port = port if port is not None else os.environ.get("INCSEG_PORT") or DEFAULT_PORT
+    try:
+        port_num = int(raw_port)
+    except ValueError:
+        raise ValidationError(f"port must be a number, got {raw_port!r}") from None
+    creds = parse_auth(auth if auth is not None else os.environ.get("INCSEG_AUTH"))
+    if not is_loopback(host) and creds is None:
+        log.warning("serving on %s without a login: anyone who can reach this machine can use and change "
+                    "the store; pass --auth user:pass or set INCSEG_AUTH", host)
+    return host, port_num, creds
+
+
+def serve_app(ctx: AppContext, host: str | None = None, port: int | None = None, auth: str | None = None) -> None:
+    """Mark jobs of dead processes interrupted, build the app and serve it (blocks)."""
+    host, port_num, creds = resolve_launch(host, port, auth)
+    for job in interrupt_stale_jobs(ctx):
+        log.warning("job %d (%s) was interrupted by a previous shutdown", job.id, job.kind.value)
+    demo = build_app(ctx)
+    demo.launch(server_name=host, server_port=port_num, auth=creds, theme=THEME, css=CSS)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse ``--storage/--host/--port/--auth``, open the store and serve; domain errors exit with 2."""
+    parser = argparse.ArgumentParser(prog="python app.py", description="Serve the incseg web UI.")
+    parser.add_argument("--storage", default=None, help="store folder (default $INCSEG_STORAGE or ./storage)")
+    parser.add_argument("--host", default=None, help=f"interface (default $INCSEG_HOST or {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=None, help=f"port (default $INCSEG_PORT or {DEFAULT_PORT})")
+    parser.add_argument("--auth", default=None, help="user:pass login (default $INCSEG_AUTH)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio polls itself at start-up
+    try:
+        serve_app(open_store(args.storage), host=args.host, port=args.port, auth=args.auth)
+    except IncsegError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,73 @@
+"""Pseudo-labelling through the store (fallback sources), resumability, click-to-refine, the demo."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from incseg_app.domain import JobStatus, MaskKind, ReviewStatus, ValidationError
+from incseg_app.services import masks as mask_service
+from incseg_app.services.demo import create_demo_project
+from incseg_app.services.images import list_images
+from incseg_app.services.labeling import pseudo_label, refine_click, start_pseudo_labeling, weight_status
+from incseg_app.services.runner import JobRunner
+from incseg_app.services.training import TrainRequest, train_step
+from store_helpers import add_shapes_project, tiny_store  # noqa: F401
+
+
+def test_pseudo_labels_only_tagged_classes_and_resumes(tiny_store) -> None:
+    ctx = tiny_store
+    ids = add_shapes_project(ctx, (0, 1), n_train=4, n_val=1, masks=False)
+    result = pseudo_label(ctx)
+    assert result["labelled"] == 5
+    assert "superpixels" in result["sources"]["refiner"] and "localiser" in result["sources"]["class_map"]
+    for image in list_images(ctx):
+        head = mask_service.head_mask(ctx, image.id)
+        assert head.kind == MaskKind.PSEUDO and head.status == ReviewStatus.TO_REVIEW
+        assert 0.0 <= head.confidence <= 1.0
+        values = set(np.unique(mask_service.read_mask(ctx, head.id)).tolist())
+        assert values <= {0, 255, *ids}
+    queue = mask_service.review_queue(ctx)
+    assert [m.confidence for m in queue] == sorted(m.confidence for m in queue)
+    assert pseudo_label(ctx)["labelled"] == 0  # resumable: labelled images are not redone
+
+    mask_service.reject_mask(ctx, queue[0].id)
+    assert pseudo_label(ctx, redo_rejected=True)["labelled"] == 1
+
+
+def test_training_on_pseudo_masks_and_accepted_only(tiny_store) -> None:
+    ctx = tiny_store
+    add_shapes_project(ctx, (0, 1), n_train=4, n_val=1, masks=False)
+    runner = JobRunner(ctx, heartbeat_s=0.2, min_interval_s=0.0)
+    job = runner.wait(start_pseudo_labeling(ctx, runner).id, timeout=300)
+    assert job.status == JobStatus.DONE and job.result["labelled"] == 5
+    with pytest.raises(ValidationError, match="no training images"):
+        train_step(ctx, TrainRequest(method="fmwiss", accepted_only=True))
+    version = train_step(ctx, TrainRequest(method="fmwiss"))
+    assert version.config["data"]["counts"] == {"pseudo (to review)": 4}
+
+
+def test_click_refine_adds_the_clicked_region(tiny_store) -> None:
+    ctx = tiny_store
+    (cid,) = add_shapes_project(ctx, (0,), n_train=1, n_val=0, masks=False)
+    image = list_images(ctx)[0]
+    empty = np.zeros((image.height, image.width), dtype=np.uint8)
+    grown = refine_click(ctx, image.id, empty, cid, [(10, 10, True)])
+    assert grown.shape == empty.shape and grown[10, 10] == cid
+    shrunk = refine_click(ctx, image.id, grown, cid, [(10, 10, False)])
+    assert shrunk[10, 10] != cid
+    with pytest.raises(ValidationError):
+        refine_click(ctx, image.id, empty, cid, [])
+
+
+def test_weight_status_says_what_runs(tiny_store) -> None:
+    text = " ".join(weight_status(tiny_store)).lower()
+    assert "clip" in text and "sam" in text and "fallback" in text
+
+
+def test_demo_project_fills_an_empty_store_once(tiny_store) -> None:
+    message = create_demo_project(tiny_store)
+    images = list_images(tiny_store)
+    assert len(images) == 12 and all(len(im.tags) == 1 for im in images)
+    assert "pseudo-label" in message.lower()
+    with pytest.raises(ValidationError, match="empty store"):
+        create_demo_project(tiny_store)
