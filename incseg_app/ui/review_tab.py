@@ -116,6 +116,8 @@ def refine(ctx: AppContext, current: dict | None, points: list, class_id: int | 
 def click(ctx: AppContext, current: dict | None, points: list, class_id: int | None, polarity: str,
           evt: gr.SelectData) -> tuple[Any, ...]:
     """A click on the overlay adds a positive or negative point at (x, y) pixels and refines."""
+    if current is None or class_id is None:
+        return (*refine(ctx, current, points, class_id), points)
     new_points = [*points, (int(evt.index[0]), int(evt.index[1]), polarity == "positive")]
     return (*refine(ctx, current, new_points, class_id), new_points)
 
@@ -156,3 +158,53 @@ def refresh(ctx: AppContext) -> tuple[Any, ...]:
     return (job.id if job else None, progress_html(job), gr.Timer(active=running),
             gr.update(choices=[("all tags", ""), *names]), gr.update(choices=choices,
                                                                       value=choices[0][1] if choices else None))
+
+
+def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
+    """Widgets and handlers of the review tab."""
+    with gr.Tab("Pseudo-label & review", id="review") as tab:
+        gr.Markdown(NEXT)
+        status = gr.Markdown(elem_id="review-status")
+        with gr.Row():
+            start_btn = gr.Button("Start pseudo-labelling", variant="primary", elem_id="pl-start")
+            cancel_btn = gr.Button("Cancel", elem_id="pl-cancel")
+            redo = gr.Checkbox(label="Also redo rejected pseudo-masks", value=False)
+        job_html = gr.HTML(elem_id="pl-progress")
+        job_id, timer = gr.State(None), gr.Timer(1.0, active=False)
+        with gr.Row():
+            queue_md = gr.Markdown(elem_id="review-queue")
+            tag = gr.Dropdown(label="Only images tagged", choices=[("all tags", "")], value="")
+        item_md = gr.Markdown(elem_id="review-item")
+        legend = gr.HTML()
+        with gr.Row():
+            image = gr.Image(label="Image", type="numpy", format="png", interactive=False, height=360)
+            overlay = gr.Image(label="Mask overlay (click to add a refine point)", type="numpy", format="png",
+                               interactive=False, height=360, elem_id="review-overlay")
+        with gr.Row():
+            accept_btn = gr.Button("Accept (A)", variant="primary", elem_id="review-accept")
+            reject_btn = gr.Button("Reject (R)", variant="stop", elem_id="review-reject")
+            next_btn = gr.Button("Next (N)", elem_id="review-next")
+        with gr.Row():
+            refine_class = gr.Dropdown(label="Refine class", choices=[])
+            polarity = gr.Radio(["positive", "negative"], value="positive", label="Next click adds a")
+            undo_btn = gr.Button("Undo last point", size="sm")
+        editor = gr.ImageEditor(label="Correct the mask: paint with a class colour, erase to background",
+                                type="numpy", image_mode="RGBA", format="png", sources=(), transforms=(),
+                                layers=gr.LayerOptions(allow_additional_layers=False),
+                                brush=gr.Brush(colors=[render.VOID_HEX], color_mode="fixed"),
+                                eraser=gr.Eraser(), height=560, elem_id="review-editor")
+        save_btn = gr.Button("Save correction", variant="primary", elem_id="review-save")
+        current, points, work_mask, skipped = gr.State(None), gr.State([]), gr.State(None), gr.State([])
+    item = [current, item_md, image, overlay, legend, editor, points, work_mask, queue_md, skipped]
+    for button, action in ((accept_btn, "accept"), (reject_btn, "reject"), (next_btn, "next")):
+        button.click(partial(review, ctx, action), [current, tag, skipped], [status, *item])
+    tag.change(partial(show_next, ctx), [tag, skipped], item)
+    save_btn.click(partial(save_correction, ctx), [current, editor, tag, skipped], [status, *item])
+    refined = [status, overlay, editor, work_mask, points]
+    overlay.select(partial(click, ctx), [current, points, refine_class, polarity], refined)
+    undo_btn.click(partial(undo, ctx), [current, points, refine_class], refined)
+    start_btn.click(partial(start_labeling, ctx, runner), [redo], [status, job_id, job_html, timer])
+    cancel_btn.click(partial(cancel, ctx), [job_id], [status])
+    timer.tick(partial(poll, ctx), [job_id, tag], [job_html, timer, queue_md])
+    tab.select(partial(show_next, ctx), [tag, skipped], item)
+    return TabParts(tab, partial(refresh, ctx), [job_id, job_html, timer, tag, refine_class])

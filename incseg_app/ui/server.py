@@ -15,7 +15,7 @@ from ..domain.errors import ValidationError
 from ..domain.errors import IncsegError
 from ..services import AppContext, open_store
 from ..services.jobs import interrupt_stale_jobs
-from .app import CSS, THEME, build_app
+from .app import LAUNCH, build_app
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def serve_app(ctx: AppContext, host: str | None = None, port: int | None = None,
     for job in interrupt_stale_jobs(ctx):
         log.warning("job %d (%s) was interrupted by a previous shutdown", job.id, job.kind.value)
     demo = build_app(ctx)
-    demo.launch(server_name=host, server_port=port_num, auth=creds, theme=THEME, css=CSS)
+    demo.launch(server_name=host, server_port=port_num, auth=creds, **LAUNCH)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

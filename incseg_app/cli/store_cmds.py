@@ -1,94 +1,19 @@
-"""``incseg`` command line: the same services as the web UI.
-
-Every command accepts ``--storage DIR`` (default ``$INCSEG_STORAGE`` or ``./storage``), either before
-or after the command name. Domain errors print one line and exit with status 2.
-"""
+"""Store commands: serve, classes, images, dataset, versions, export."""
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
-from tqdm import tqdm
 
-from .domain.enums import ReviewStatus, Split
-from .domain.errors import IncsegError
-from .services import AppContext, open_store
-from .services import classes as class_svc
-from .services import datasets as dataset_svc
-from .services import export as export_svc
-from .services import images as image_svc
-from .services import versions as version_svc
-
-SPLITS = click.Choice([s.value for s in Split])
-STATUSES = click.Choice([s.value for s in ReviewStatus])
-
-
-class IncsegGroup(click.Group):
-    """Turns domain errors into one clean line on stderr and exit status 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except IncsegError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
-
-
-def _remember_storage(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
-    if value is not None:
-        ctx.find_root().meta["incseg.storage"] = value
-
-
-def storage_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--storage", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
-                        callback=_remember_storage, is_eager=True,
-                        help="Store folder (default: $INCSEG_STORAGE or ./storage).")(fn)
-
-
-def store() -> AppContext:
-    """The AppContext of this invocation (opened and migrated once)."""
-    meta = click.get_current_context().find_root().meta
-    if "incseg.ctx" not in meta:
-        meta["incseg.ctx"] = open_store(meta.get("incseg.storage"))
-    return meta["incseg.ctx"]
-
-
-@contextmanager
-def progress_bar(desc: str) -> Iterator[Callable[[float, str], None]]:
-    """A tqdm bar on stderr driven by service progress callbacks (fraction 0..1, message)."""
-    with tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False) as bar:
-        def update(fraction: float, message: str) -> None:
-            percent = round(100 * fraction)
-            if percent != bar.n:  # redraw on whole-percent steps only: logs stay short when not a TTY
-                bar.n = percent
-                bar.set_postfix_str(message[-40:], refresh=False)
-                bar.refresh()
-        yield update
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    for r in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
-
-
-def command(group: click.Group, name: str | None = None) -> Callable[[Callable[..., Any]], click.Command]:
-    """``group.command`` with the ``--storage`` option added."""
-    def wrap(fn: Callable[..., Any]) -> click.Command:
-        return group.command(name)(storage_option(fn))
-    return wrap
-
-
-@click.group(cls=IncsegGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@storage_option
-def cli() -> None:
-    """incseg: curate classes, images and masks, and train a segmentation model step by step."""
+from ..domain.enums import ReviewStatus, Split
+from ..services import classes as class_svc
+from ..services import datasets as dataset_svc
+from ..services import export as export_svc
+from ..services import images as image_svc
+from ..services import versions as version_svc
+from .base import SPLITS, STATUSES, IncsegGroup, cli, command, print_table, progress_bar, storage_option, store
 
 
 @cli.command()
@@ -254,6 +179,3 @@ def export_cmd(out_dir: Path, split: str | None, statuses: tuple[str, ...], with
     click.echo(f"exported {r.masks} mask(s) and {r.images} image(s) to {r.out_dir}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="incseg")
