@@ -66,13 +66,12 @@ class PseudoLabeler:
         return isinstance(self.class_maps, TagLocalizer) and not self.class_maps.fitted
 
     def fit(self, images: Sequence[np.ndarray], tags: np.ndarray, class_ids: Sequence[int],
-            epochs: int | None = None, background: Sequence[np.ndarray] | None = None) -> list[float]:
+            epochs: int | None = None) -> list[float]:
         """Train the tag localiser (no-op returning [] for CLIP). tags: N×K {0, 1} over ``class_ids``;
-        epochs None = the localiser's default schedule; background: optional N H×W bool masks of
-        pixels known to hold none of ``class_ids`` (see ``TagLocalizer.fit``)."""
+        epochs None = the localiser's default schedule."""
         if not isinstance(self.class_maps, TagLocalizer):
             return []
-        return self.class_maps.fit(images, tags, class_ids, epochs=epochs, background=background)
+        return self.class_maps.fit(images, tags, class_ids, epochs=epochs)
 
     def label(self, image: np.ndarray, tags: Sequence[TaggedClass], background: np.ndarray | None = None) -> PseudoMask:
         """image H×W×3 uint8, tags [(class id, prompts)] -> labels/confidence over the tagged classes.

@@ -14,9 +14,7 @@ normalised global weighted pooling (NGWP) and a focal size penalty, both from Ar
   the mean of each class mask over its top ``TOP_FRACTION`` pixels. NGWP's pooled score grows with
   the raw scores, so on data whose tags are nearly constant (street scenes: car, sign, pedestrian
   in almost every image) it is satisfied by masks that are tiny everywhere; the presence term
-  forces a tagged class to win some pixels and an absent class to win none. Optionally
-  cross-entropy towards background where the current model already knows the pixel (WILSON, Sec. 3.2,
-  supervises the localiser with the old model's background the same way).
+  forces a tagged class to win some pixels and an absent class to win none.
 
 The masks m, restricted to the image's tagged classes and background, are the class maps.
 """
@@ -45,15 +43,18 @@ MIN_STEPS = 300  # default schedule: enough epochs for this many optimiser steps
 
 
 class LocalizerHead(nn.Module):
-    """1×1 and 3×3 conv + GroupNorm + ReLU layers and a 1×1 classifier: B×C×h×w -> B×(1+K)×h×w scores.
+    """1×1 and 3×3 conv + ReLU layers and a 1×1 classifier: B×C×h×w -> B×(1+K)×h×w scores.
 
-    The 1×1 reduction first keeps a CPU training step cheap on stride-8 feature maps."""
+    The 1×1 reduction first keeps a CPU training step cheap on stride-8 feature maps. No
+    normalisation layer: GroupNorm's per-image statistics would let a class be "detected" from
+    anywhere in the image, so its mask need not sit on the object.
+    """
 
     def __init__(self, in_channels: int, num_outputs: int, hidden: int = 64) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, hidden, 1, bias=False), nn.GroupNorm(8, hidden), nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, hidden, 3, padding=1, bias=False), nn.GroupNorm(8, hidden), nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(hidden, num_outputs, 1),
         )
 
@@ -74,9 +75,9 @@ def ngwp(scores: Tensor, eps: float = 1.0) -> tuple[Tensor, Tensor]:
     return pooled + penalty, masks
 
 
-def localizer_loss(scores: Tensor, targets: Tensor, known_bg: Tensor | None = None) -> Tensor:
-    """Multi-label soft-margin loss of NGWP scores, plus cross-entropy towards background on pixels
-    known to be background. scores B×(1+K)×h×w; targets B×K in {0, 1}; known_bg B×h×w bool."""
+def localizer_loss(scores: Tensor, targets: Tensor) -> Tensor:
+    """Multi-label soft-margin loss of NGWP scores plus the mask-presence term.
+    scores B×(1+K)×h×w (channel 0 background); targets B×K in {0, 1}."""
     pooled, _ = ngwp(scores)
     with_background = torch.cat([torch.ones_like(targets[:, :1]), targets], dim=1)
     loss = F.multilabel_soft_margin_loss(pooled, with_background)
@@ -84,8 +85,6 @@ def localizer_loss(scores: Tensor, targets: Tensor, known_bg: Tensor | None = No
     k = max(1, int(TOP_FRACTION * masks.shape[-1]))
     presence = masks.topk(k, dim=-1).values.mean(-1).clamp(1e-4, 1 - 1e-4)  # B×K
     loss = loss + F.binary_cross_entropy(presence, targets)
-    if known_bg is not None and known_bg.any():
-        loss = loss - torch.log_softmax(scores, dim=1)[:, 0][known_bg].mean()
     return loss
 
 
@@ -123,48 +122,32 @@ class TagLocalizer:
         return self.encoder(x.to(self.device))
 
     def fit(self, images: Sequence[np.ndarray], tags: np.ndarray, class_ids: Sequence[int],
-            epochs: int | None = None, lr: float = 3e-3, batch_size: int = 8, seed: int = 0,
-            background: Sequence[np.ndarray] | None = None) -> list[float]:
+            epochs: int | None = None, lr: float = 3e-3, batch_size: int = 8, seed: int = 0) -> list[float]:
         """Train a new head on tagged images; returns the mean loss of each epoch.
 
         images: N H×W×3 uint8; tags: N×K {0, 1}, column k = ``class_ids[k]`` present in image n.
         epochs: passes over the images; None = enough passes for ``MIN_STEPS`` optimiser steps (the
             NGWP loss sits on a plateau for the first ~100 steps before the masks localise).
-        background: optional N H×W bool masks of pixels known not to hold any of ``class_ids``
-            (e.g. where the current model confidently predicts an already-learnt class); WILSON
-            (Sec. 3.2) supervises the localiser's background with the old model the same way.
         """
         tags = np.asarray(tags, dtype=np.float32)
         if len(images) == 0 or tags.shape != (len(images), len(class_ids)) or len(class_ids) == 0:
             raise ValidationError(f"tag localiser needs N images with an N×K tag matrix for K >= 1 classes, got "
                                   f"{len(images)} images, tags {tags.shape}, {len(class_ids)} classes")
-        if background is not None and [m.shape for m in background] != [im.shape[:2] for im in images]:
-            raise ValidationError("tag localiser: each background mask must match its image's H×W")
         feats = torch.cat([self.features(image) for image in images])  # frozen: computed once
-        known_bg = None
-        if background is not None:
-            masks = torch.from_numpy(np.stack([self._grid_mask(m, feats.shape[-2:]) for m in background]))
-            known_bg = masks.to(feats.device)
         torch.manual_seed(seed)
         self.head = LocalizerHead(feats.shape[1], 1 + len(class_ids), self.hidden).to(feats.device)
         self.class_ids = tuple(int(c) for c in class_ids)
         if epochs is None:
             epochs = math.ceil(MIN_STEPS / math.ceil(len(images) / batch_size))
         targets = torch.from_numpy(tags).to(feats.device)
-        history = self._train(self.head, feats, targets, known_bg, epochs, lr, batch_size, seed)
+        history = self._train(self.head, feats, targets, epochs, lr, batch_size, seed)
         log.info("tag localiser trained on %d images, %d classes: loss %.4f -> %.4f", len(images),
                  len(class_ids), history[0], history[-1])
         return history
 
-    def _grid_mask(self, mask: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-        """H×W bool -> h×w bool at the feature grid (a cell counts when most of it is known background)."""
-        x = torch.from_numpy(np.asarray(mask, dtype=np.float32))[None, None]
-        x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        return (F.adaptive_avg_pool2d(x, grid)[0, 0] > 0.5).numpy()
-
     @staticmethod
-    def _train(head: LocalizerHead, feats: Tensor, targets: Tensor, known_bg: Tensor | None, epochs: int,
-               lr: float, batch_size: int, seed: int) -> list[float]:
+    def _train(head: LocalizerHead, feats: Tensor, targets: Tensor, epochs: int, lr: float, batch_size: int,
+               seed: int) -> list[float]:
         """Mini-batch AdamW of ``head`` on cached features (random horizontal flips); loss per epoch."""
         generator = torch.Generator().manual_seed(seed)
         optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
@@ -174,10 +157,10 @@ class TagLocalizer:
             total = 0.0
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size].to(feats.device)
-                batch, bg = feats[idx], known_bg[idx] if known_bg is not None else None
-                if torch.rand((), generator=generator) < 0.5:
-                    batch, bg = batch.flip(-1), bg.flip(-1) if bg is not None else None
-                loss = localizer_loss(head(batch), targets[idx], bg)
+                batch = feats[idx]
+                if torch.rand((), generator=generator) < 0.5:  # flip augmentation on the cached features
+                    batch = batch.flip(-1)
+                loss = localizer_loss(head(batch), targets[idx])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

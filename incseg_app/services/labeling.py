@@ -27,6 +27,8 @@ from .classes import list_classes
 from .context import AppContext
 from .images import get_image, list_images, read_image
 from .runner import JobControl, JobRunner
+from ..training.evaluate import predict_probabilities
+from ..training.step import select_device
 from .store_data import load_version_model
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,8 @@ def pseudo_label(ctx: AppContext, control: JobControl | None = None, redo_reject
         tags = [prompts[t] for t in get_image(ctx, image_id).tags if t in prompts]
         if not tags:
             continue
-        result = labeler.label(read_image(ctx, image_id), tags)
+        image = read_image(ctx, image_id)
+        result = labeler.label(image, tags, _known_background(ctx, image, {cid for cid, _ in tags}))
         head = mask_service.head_mask(ctx, image_id)
         mask_service.save_mask(ctx, image_id, result.labels, MaskKind.PSEUDO, ReviewStatus.TO_REVIEW,
                                expected_parent_id=head.id if head else None, author="pseudo-labeller",
@@ -107,6 +110,21 @@ def pseudo_label(ctx: AppContext, control: JobControl | None = None, redo_reject
                                source=" + ".join(result.sources.values()))
         done += 1
     return {"labelled": done, "sources": labeler.sources}
+
+
+def _known_background(ctx: AppContext, image: np.ndarray, tagged: set[int]) -> np.ndarray | None:
+    """H×W evidence in [0, 1] that a pixel is none of the tagged classes: the active version's
+    probability of the classes it already knows that the image is not tagged with (WILSON, Cermelli
+    et al. CVPR 2022, Sec. 3.2, uses the old model to tell the localiser where background is)."""
+    active = versions.active_version(ctx)
+    if active is None or not active.checkpoint_sha256:
+        return None
+    model, ckpt = load_version_model(ctx, active)
+    known = [ch for ch, cid in enumerate(ckpt.class_ids) if cid != 0 and cid not in tagged]
+    if not known:
+        return None
+    probs = predict_probabilities(model, image, select_device(ctx.ml.train.device), ctx.ml.eval_max_side)
+    return probs[known].sum(0).clamp(0, 1).numpy()
 
 
 def start_pseudo_labeling(ctx: AppContext, runner: JobRunner, redo_rejected: bool = False) -> Job:

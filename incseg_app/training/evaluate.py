@@ -30,16 +30,28 @@ def _image_tensor(image: np.ndarray, device: torch.device, max_side: int | None)
 
 
 @torch.no_grad()
-def predict_channels(model: nn.Module, image: np.ndarray, device: torch.device, max_side: int | None = None
-                     ) -> Tensor:
-    """H×W int64 argmax channel of one H×W×3 uint8 image (CPU tensor)."""
+def predict_logits(model: nn.Module, image: np.ndarray, device: torch.device, max_side: int | None = None
+                   ) -> Tensor:
+    """K×H×W float32 logits (CPU) of one H×W×3 uint8 image, resized back to the image's size."""
     x = _image_tensor(image, device, max_side)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     with amp:
         logits = model(x).logits.float()
     if logits.shape[-2:] != image.shape[:2]:
         logits = F.interpolate(logits, size=image.shape[:2], mode="bilinear", align_corners=False)
-    return logits.argmax(1)[0].cpu()
+    return logits[0].cpu()
+
+
+def predict_channels(model: nn.Module, image: np.ndarray, device: torch.device, max_side: int | None = None
+                     ) -> Tensor:
+    """H×W int64 argmax channel of one H×W×3 uint8 image (CPU tensor)."""
+    return predict_logits(model, image, device, max_side).argmax(0)
+
+
+def predict_probabilities(model: nn.Module, image: np.ndarray, device: torch.device, max_side: int | None = None
+                          ) -> Tensor:
+    """K×H×W softmax probabilities in [0, 1] (CPU) of one H×W×3 uint8 image."""
+    return predict_logits(model, image, device, max_side).softmax(0)
 
 
 def predict_mask(model: nn.Module, image: np.ndarray, class_ids: Sequence[int], device: torch.device,

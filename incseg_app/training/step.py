@@ -155,7 +155,7 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
     loader = StepLoader(dataset, train_cfg.batch_size // world, seed=train_cfg.seed, rank=rank, world_size=world,
                         num_workers=train_cfg.num_workers)
     run = StepRun(model=model, old_model=old_model, step=info, method=method_cfg, train=train_cfg, device=device,
-                  dataset=data, inputs=dict(inputs or {}))
+                  dataset=data, class_ids=class_ids, inputs=dict(inputs or {}))
     log.info("step %d (%s): %d images, new classes %s, %d channels on %s", info.step, method.name, len(data),
              list(new), len(class_ids), device)
     result = train_step(run, parts, loader, progress=progress, should_cancel=should_cancel, resume_dir=resume_dir,

@@ -134,7 +134,11 @@ def build_tab(ctx: AppContext) -> TabParts:
     upload_btn.click(partial(upload, ctx), [files, tags, split], [status, *listing])
     for f in filters:
         f.change(partial(gallery_values, ctx), filters, listing)
-    gallery.select(partial(select_image, ctx), [ids], [picked, edit_tags, edit_split, picked_info])
+
+    def on_select(shown: list[int], evt: gr.SelectData) -> tuple[Any, ...]:  # gradio injects evt by type hint
+        return select_image(ctx, shown, evt)
+
+    gallery.select(on_select, [ids], [picked, edit_tags, edit_split, picked_info])
     save_btn.click(partial(save_image, ctx), [picked, edit_tags, edit_split, *filters], [status, *listing])
     ds_btn.click(partial(import_dataset, ctx), [ds_path, ds_zip, ds_split], [status])
     return TabParts(tab, partial(refresh, ctx), [tags, f_tag, edit_tags, *listing])

@@ -201,7 +201,11 @@ def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
     tag.change(partial(show_next, ctx), [tag, skipped], item)
     save_btn.click(partial(save_correction, ctx), [current, editor, tag, skipped], [status, *item])
     refined = [status, overlay, editor, work_mask, points]
-    overlay.select(partial(click, ctx), [current, points, refine_class, polarity], refined)
+
+    def on_click(cur: dict | None, pts: list, class_id: int | None, pol: str, evt: gr.SelectData) -> tuple[Any, ...]:
+        return click(ctx, cur, pts, class_id, pol, evt)  # a plain function: gradio injects evt by type hint
+
+    overlay.select(on_click, [current, points, refine_class, polarity], refined)
     undo_btn.click(partial(undo, ctx), [current, points, refine_class], refined)
     start_btn.click(partial(start_labeling, ctx, runner), [redo], [status, job_id, job_html, timer])
     cancel_btn.click(partial(cancel, ctx), [job_id], [status])

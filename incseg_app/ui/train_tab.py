@@ -29,8 +29,8 @@ def method_info(name: str) -> tuple[str, Any]:
     if info is None:
         return "", gr.update(choices=[], value=[])
     kind = "joint (retrains every class with full labels)" if info.joint else "incremental (learns only the new classes)"
-    parts = ", ".join(info.parts) or "none"
-    return (f"**{esc(info.name)}** — {esc(info.paper)}; {kind}. Parts: {esc(parts)}.",
+    parts = ", ".join(f"`{p}`" for p in info.parts) or "none"  # registry names, not user text
+    return (f"**`{info.name}`** — {esc(info.paper)}; {kind}. Parts: {parts}.",
             gr.update(choices=list(info.parts), value=[]))
 
 

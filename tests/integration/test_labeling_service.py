@@ -71,3 +71,16 @@ def test_demo_project_fills_an_empty_store_once(tiny_store) -> None:
     assert "pseudo-label" in message.lower()
     with pytest.raises(ValidationError, match="empty store"):
         create_demo_project(tiny_store)
+
+
+def test_active_version_tells_the_labeller_where_known_classes_are(tiny_store) -> None:
+    from incseg_app.services.labeling import _known_background
+
+    ctx = tiny_store
+    (old_id,) = add_shapes_project(ctx, (0,), n_train=4, n_val=1)
+    image = np.zeros((40, 50, 3), dtype=np.uint8)
+    assert _known_background(ctx, image, set()) is None  # no version yet: nothing is known
+    train_step(ctx, TrainRequest(method="finetune"))
+    evidence = _known_background(ctx, image, set())
+    assert evidence.shape == (40, 50) and 0.0 <= evidence.min() <= evidence.max() <= 1.0
+    assert _known_background(ctx, image, {old_id}) is None  # tagged with the known class: no evidence

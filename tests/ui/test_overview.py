@@ -1,4 +1,4 @@
-"""The first screen: classes and versions from the store, next steps, launch settings."""
+"""The Start tab (next steps, demo project, weights panel), the whole app, and launch settings."""
 from __future__ import annotations
 
 import logging
@@ -8,16 +8,18 @@ import pytest
 
 from incseg_app.domain.errors import ValidationError
 from incseg_app.services import classes, versions
-from incseg_app.ui.app import build_app
-from incseg_app.ui.overview_tab import overview_values
+from incseg_app.ui.app import LAUNCH, build_app
+from incseg_app.ui.overview_tab import create_demo, overview_values, weights_markdown
 from incseg_app.ui.server import resolve_launch
 from store_helpers import store  # noqa: F401
+from ui_helpers import ctx, plain  # noqa: F401
 
 
-def test_empty_store_says_what_to_do(store):
-    text, legend, class_rows, version_rows = overview_values(store)
-    assert "store is empty" in text and "incseg classes add" in text
+def test_empty_store_explains_the_workflow_and_offers_the_demo(store):
+    text, legend, class_rows, version_rows, demo_button = overview_values(store)
+    assert "store is empty" in text and "**1. Classes**" in text and "Create demo project" in text
     assert (legend, class_rows, version_rows) == ("", [], [])
+    assert demo_button["visible"] is True
 
 
 def test_classes_and_versions_with_active_marker(store):
@@ -25,15 +27,34 @@ def test_classes_and_versions_with_active_marker(store):
     v = versions.create_version(store, "base", [0, 1], "finetune")
     versions.mark_ready(store, v.id, store.blobs.put_bytes(b"ckpt"))
     versions.activate(store, v.id)
-    text, legend, class_rows, version_rows = overview_values(store)
+    text, legend, class_rows, version_rows, demo_button = overview_values(store)
     assert class_rows == [[1, "<b>car</b>", "#ff0000", 0, 0, v.id, ""]]
     assert "&lt;b&gt;car&lt;/b&gt;" in legend and "<b>car" not in legend  # user text is escaped
     assert version_rows == [["●", v.id, "base", "", 0, "finetune", 1, "ready"]]
-    assert "Next: import images" in text
+    assert "Next: import images" in text and demo_button["visible"] is False
 
 
-def test_build_app_returns_blocks(store):
-    assert isinstance(build_app(store), gr.Blocks)
+def test_demo_project_fills_an_empty_store_once(ctx):
+    status, text, legend, class_rows, _, demo_button = create_demo(ctx)
+    assert status.startswith("✅") and "Demo project ready" in plain(status)
+    assert [r[1] for r in class_rows] == ["cat", "coffee cup", "rocket", "astronaut"]
+    assert all(r[3] == 3 for r in class_rows) and demo_button["visible"] is False
+    again = create_demo(ctx)[0]
+    assert again.startswith("⚠️") and "empty store" in plain(again)
+
+
+def test_weights_panel_names_the_fallbacks_and_how_to_add_weights(ctx):
+    text = plain(weights_markdown(ctx))
+    assert "CLIP: not configured" in text and "SAM: not configured" in text
+    assert "--sam-checkpoint" in text and text.startswith("- ")
+
+
+def test_build_app_returns_blocks_with_every_tab(ctx):
+    demo = build_app(ctx)
+    assert isinstance(demo, gr.Blocks)
+    labels = {b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)}
+    assert labels == {"Start", "Classes", "Images", "Pseudo-label & review", "Train", "Versions", "Predict"}
+    assert "review-accept" in LAUNCH["js"] and LAUNCH["css"]
 
 
 def test_launch_settings_default_to_loopback(monkeypatch, caplog):

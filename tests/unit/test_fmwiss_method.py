@@ -89,3 +89,26 @@ def test_fmwiss_trains_base_and_a_weak_increment_on_the_tiny_model():
     assert grown.classes == (1, 2, 3) and len(grown.get(3)) == 4
     with torch.no_grad():
         assert second.model(torch.rand(1, 3, 48, 48)).logits.shape == (1, 4, 48, 48)
+
+
+@pytest.mark.parametrize("other", ["gsc", "incrementer"])
+def test_fmwiss_combined_with_another_method_trains_a_weak_increment(other):
+    from incseg_app.methods.gsc import GSC
+    from incseg_app.methods.incrementer import INCREMENTER
+    from incseg_app.training.checkpoint import Checkpoint
+    from incseg_app.training.data import InMemoryDataset
+    from incseg_app.training.step import run_incremental_step
+
+    method = FMWISS + {"gsc": GSC, "incrementer": INCREMENTER}[other]
+    red, green, blue = (220, 30, 30), (30, 220, 30), (30, 30, 220)
+    base = InMemoryDataset([_square_item({1: red, 2: green}, False, s) for s in range(2)])
+    weak = InMemoryDataset([_square_item({3: blue, 1: red}, True, 10 + s) for s in range(2)])
+    cfg = MethodConfig(name=method.name, parts={"fmwiss_teacher": {"width": 16, "embed_dim": 8, "samples": 64}})
+    train = TrainConfig(epochs=1, batch_size=2, crop_size=48, lr=1e-3, device="cpu", max_iters=1)
+    first = run_incremental_step(TINY, train, method, cfg, base, (1, 2))
+    parent = Checkpoint(state={k: v.detach().clone() for k, v in first.model.state_dict().items()},
+                        model_cfg=TINY, group_sizes=first.group_sizes, class_ids=first.class_ids)
+    second = run_incremental_step(TINY, train, method, cfg, weak, (3,), parent,
+                                  inputs={"memory": first.outputs["memory"]})
+    assert {"fmwiss_teacher_bce", "fmwiss_student"} <= set(second.losses)
+    assert all(math.isfinite(v) for v in second.losses.values()), second.losses

@@ -58,10 +58,12 @@ def test_every_registered_method_trains_base_and_increment(name):
 
 
 def test_loss_decreases_on_learnable_data():
-    cfg = TrainConfig(epochs=6, batch_size=2, crop_size=32, lr=5e-3)
-    result = run_incremental_step(MODEL, cfg, get_method("finetune"), MethodConfig("finetune"), colour_items(), [1, 2, 3])
+    # whole 64×64 images in batches of 4: the tiny encoder's BatchNorm needs more than 2 tiny crops
+    cfg = TrainConfig(epochs=5, batch_size=4, crop_size=64, lr=5e-3)
+    data = colour_items(8, 64)
+    result = run_incremental_step(MODEL, cfg, get_method("finetune"), MethodConfig("finetune"), data, [1, 2, 3])
     first, last = result.epoch_losses[0]["total"], result.epoch_losses[-1]["total"]
-    assert last < 0.85 * first
+    assert last < 0.5 * first
 
 
 def test_old_model_is_frozen_and_old_outputs_drive_distillation():
