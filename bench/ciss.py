@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--encoder-lr-mult", type=float, default=0.1, help="backbone lr = lr × this (0 = frozen backbone)")
     p.add_argument("--max-images", type=int, default=0, help="first N train images (0 = all)")
     p.add_argument("--max-eval-images", type=int, default=0, help="first N eval images (0 = all)")
     p.add_argument("--eval-max-side", type=int, default=0, help="resize eval images to this longer side (0 = as is)")
@@ -196,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     model_cfg = ModelConfig(encoder=args.encoder, embed_dim=args.embed_dim,
                             decoder_heads=4 if args.embed_dim % 8 else 8)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop_size=args.crop,
+                            encoder_lr_mult=args.encoder_lr_mult,
                             seed=args.seed, device=args.device)
     device = select_device(args.device)
     dist_info = init_from_env(device.type)

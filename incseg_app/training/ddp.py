@@ -67,8 +67,17 @@ def current() -> DistInfo | None:
 
 
 def average_gradients(params: Iterable[nn.Parameter], world_size: int) -> None:
-    """Replace each parameter's gradient by its mean over ranks (missing gradients count as zero)."""
+    """Replace each parameter's gradient by its mean over ranks.
+
+    A gradient missing on some ranks counts as zero there; one missing on every rank stays None, so the
+    optimiser skips that parameter exactly as a single process would.
+    """
     params = [p for p in params if p.requires_grad]
+    has_grad = torch.tensor([p.grad is not None for p in params], dtype=torch.float32)
+    if params and params[0].is_cuda:
+        has_grad = has_grad.to(params[0].device)
+    dist.all_reduce(has_grad, op=dist.ReduceOp.MAX)
+    params = [p for p, flag in zip(params, has_grad.tolist()) if flag > 0]
     for p in params:
         if p.grad is None:
             p.grad = torch.zeros_like(p)

@@ -80,12 +80,16 @@ def set_train_mode(model: nn.Module, freeze_bn: bool) -> None:
 
 def build_optimizer(model: nn.Module, extra: list[nn.Module], lr: float, encoder_lr_mult: float,
                     weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW over trainable params: the pretrained encoder at ``lr * encoder_lr_mult``; its fusion neck
-    (``encoder.fusion``, randomly initialised), the decoder and ``extra`` at ``lr``."""
+    """AdamW over trainable params: the pretrained encoder at ``lr * encoder_lr_mult`` (0 freezes it); its
+    fusion neck (``encoder.fusion``, randomly initialised), the decoder and ``extra`` at ``lr``."""
     encoder = getattr(model, "encoder", None)
     enc_ids = {id(p) for p in encoder.parameters()} if encoder is not None else set()
     neck = getattr(encoder, "fusion", None)
     enc_ids -= {id(p) for p in neck.parameters()} if isinstance(neck, nn.Module) else set()
+    if encoder_lr_mult == 0:  # frozen backbone: no gradient is computed through it at all
+        for p in model.parameters():
+            if id(p) in enc_ids:
+                p.requires_grad_(False)
     enc = [p for p in model.parameters() if p.requires_grad and id(p) in enc_ids]
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in enc_ids]
     rest += [p for m in extra for p in m.parameters() if p.requires_grad]
@@ -194,7 +198,7 @@ def train_step(run: StepRun, parts: list[Part], batches: EpochBatches, *, progre
     for epoch in range(result.resumed_from_epoch, cfg.epochs):
         if run.iteration >= run.total_iterations:
             break
-        set_train_mode(model, freeze_bn=run.step.step > 0)
+        set_train_mode(model, freeze_bn=run.step.step > 0 or cfg.encoder_lr_mult == 0)
         for m in extra:
             m.train()
         sums: dict[str, float] = {}

@@ -215,6 +215,13 @@ def test_confident_prototypes_use_confident_background_pixels_and_the_median_dis
     assert thresholds[0].item() == float("-inf")
     _, _, too_few = confident_prototypes(emb, probs, region, confidence=0.7, min_pixels=4)
     assert not too_few.any()
+    # Fallback: class 1 has only 3 confident pixels but 4 predicted in the region -> all 4 define it.
+    protos4, thresholds4, valid4 = confident_prototypes(emb, probs, region, 0.7, min_pixels=4, fallback_to_all=True)
+    assert valid4.tolist() == [False, True]
+    expected = F.normalize(torch.tensor([2.6, 1.0]), dim=0)  # normalised mean of the four region pixels
+    torch.testing.assert_close(protos4[1], expected)
+    dists = 1 - torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.8, -0.6], [0.0, 1.0]]) @ expected
+    torch.testing.assert_close(thresholds4[1], dists.median())
 
 
 def _relabel_ctx(reject_to: str) -> tuple[PrototypicalPseudoRelabel, StepContext]:
@@ -247,6 +254,8 @@ def test_relabel_part_leaves_the_base_step_alone_and_validates_reject_to():
     assert PrototypicalPseudoRelabel().relabel(ctx) is None
     with pytest.raises(ValidationError, match="reject_to"):
         PrototypicalPseudoRelabel.from_options({"reject_to": "drop"})
+    with pytest.raises(ValidationError, match="quantile"):
+        PrototypicalPseudoRelabel.from_options({"quantile": 0.0})
 
 
 def test_gsc_method_lists_its_parts_in_order_and_each_can_be_switched_off():

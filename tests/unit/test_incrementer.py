@@ -214,10 +214,12 @@ def test_entropy_pseudo_labels_ignore_uncertain_and_part_role():
     assert normalised_entropy(torch.full((1, 3, 1, 1), 1 / 3)).item() == pytest.approx(1.0)
     old_out = SegOutput(logits=logits, pixel_emb=torch.zeros(1, 2, 1, 9), class_emb=torch.zeros(1, 3, 2),
                         features=torch.zeros(1, 1, 1, 9))
-    part = EntropyPseudoLabels()
     run = _run(None, None)
-    assert part.relabel(_ctx(run, old_out, None, labels)) is None
-    assert part.relabel(_ctx(run, old_out, old_out, labels))[0, 0].tolist() == [0, 1, 0, 0, 3, 255, 2, 2, 2]
+    assert EntropyPseudoLabels().relabel(_ctx(run, old_out, None, labels)) is None
+    relabelled = EntropyPseudoLabels().relabel(_ctx(run, old_out, old_out, labels))  # default: PLOP's 255
+    assert relabelled[0, 0].tolist() == [255, 1, 255, 255, 3, 255, 2, 2, 2]
+    kept = EntropyPseudoLabels(ignore_uncertain=False).relabel(_ctx(run, old_out, old_out, labels))
+    assert kept[0, 0].tolist() == [0, 1, 0, 0, 3, 255, 2, 2, 2]
 
 
 def test_incrementer_method_builds_switchable_parts():

@@ -150,3 +150,15 @@ def test_resume_state_of_another_configuration_is_ignored(tmp_path):
     result = run_incremental_step(MODEL, other, get_method("finetune"), MethodConfig("finetune"), data, [1],
                                   resume_dir=tmp_path)
     assert result.iterations == 3 and len(result.epoch_losses) == 1
+
+
+def test_zero_encoder_lr_freezes_the_backbone_but_not_the_neck():
+    cfg = TrainConfig(epochs=1, batch_size=2, crop_size=32, lr=3e-3, encoder_lr_mult=0.0)
+    torch.manual_seed(0)
+    from incseg_app.models.build import build_model
+    start = _params(build_model(MODEL, (2,)))
+    result = run_incremental_step(MODEL, cfg, get_method("finetune"), MethodConfig("finetune"), colour_items(), [1])
+    after = _params(result.model)
+    assert torch.equal(after["encoder.stages.0.0.weight"], start["encoder.stages.0.0.weight"])
+    assert torch.equal(after["encoder.stages.0.1.running_mean"], start["encoder.stages.0.1.running_mean"])
+    assert not torch.equal(after["encoder.fusion.smooth.0.weight"], start["encoder.fusion.smooth.0.weight"])

@@ -9,9 +9,11 @@ the old model's (L2-normalised) pixel embedding. With the prototype of c
 
 the pixel becomes c if d(x, c) <= tau_c, else background or 255 (``reject_to``); pixels the old model
 calls background stay background. Choices where the paper is open: prototypes and thresholds come from
-the background region of the current batch (torch's lower median), optionally smoothed over batches
-(``momentum``); a class seen with fewer than ``min_pixels`` confident pixels keeps its last statistics,
-and a class never seen has no prototype, so its pixels are rejected. Under data parallelism each rank
+the background region of the current batch (lower median; ``quantile`` generalises it), optionally smoothed over batches
+(``momentum``); a class with fewer than ``min_pixels`` confident pixels uses all the pixels it is
+predicted on (``fallback_to_all``; without it, a weak old model leaves whole classes unverified and
+they are forgotten), else it keeps its last statistics, and a class never seen has no prototype, so its
+pixels are rejected. Under data parallelism each rank
 uses its own batch's statistics (a median does not decompose over ranks). Statistics are computed at the
 embedding resolution h×w; distances are upsampled bilinearly to H×W for the per-pixel rule.
 """
@@ -41,14 +43,18 @@ TIE_TOLERANCE = 1e-6  # distances within this of the threshold count as near (fl
 class RelabelOptions:
     """Options of ``gsc_relabel`` (``MethodConfig.parts["gsc_relabel"]``)."""
 
-    confidence: float = 0.7  # old max prob above which a pixel defines its class's prototype
+    confidence: float = 0.5  # old max prob above which a pixel defines its class's prototype
+    quantile: float = 0.5  # threshold = this quantile of the confident pixels' distances (0.5 = median)
     reject_to: str = "ignore"  # "background" | "ignore": target of pseudo-labels that are too far
     momentum: float = 0.0  # EMA of prototypes/thresholds over batches (0 = this batch's statistics)
     min_pixels: int = 4  # confident pixels (at h×w) a class needs for its statistics to update
+    fallback_to_all: bool = True  # a class short of confident pixels uses all its predicted pixels
 
     def validate(self) -> None:
         if not 0.0 <= self.confidence < 1.0:
             raise ValidationError(f"gsc_relabel.confidence must be in [0, 1), got {self.confidence}")
+        if not 0.0 < self.quantile <= 1.0:
+            raise ValidationError(f"gsc_relabel.quantile must be in (0, 1], got {self.quantile}")
         if self.reject_to not in REJECT_TO:
             raise ValidationError(
                 f"gsc_relabel.reject_to must be 'background' or 'ignore', got {self.reject_to!r}")
@@ -59,7 +65,8 @@ class RelabelOptions:
 
 
 def confident_prototypes(emb: Tensor, probs: Tensor, region: Tensor, confidence: float,
-                         min_pixels: int = 1) -> tuple[Tensor, Tensor, Tensor]:
+                         min_pixels: int = 1, fallback_to_all: bool = False, quantile: float = 0.5
+                         ) -> tuple[Tensor, Tensor, Tensor]:
     """Per old output class: prototype and median distance of its confident pixels.
 
     Args:
@@ -67,25 +74,32 @@ def confident_prototypes(emb: Tensor, probs: Tensor, region: Tensor, confidence:
         probs: B×K_old×h×w old-model softmax probabilities at the embedding resolution.
         region: B×h×w bool, pixels allowed to define prototypes (the current background).
         confidence: a pixel is confident when its max probability is > this.
-        min_pixels: classes with fewer confident pixels get no statistics.
+        min_pixels: classes with fewer confident pixels get no statistics (but see ``fallback_to_all``).
+        fallback_to_all: a class with fewer than ``min_pixels`` confident pixels uses every region pixel
+            it is predicted on instead (if there are at least ``min_pixels`` of them).
+        quantile: which quantile of the distances is the threshold (lower interpolation; 0.5 is
+            torch's lower median).
     Returns:
-        (prototypes K_old×D unit vectors, thresholds K_old = median 1-cos distance of the confident
-        pixels, valid K_old bool); rows with valid False are zero / -inf.
+        (prototypes K_old×D unit vectors, thresholds K_old = median (``quantile``) 1-cos distance of the
+        confident pixels, valid K_old bool); rows with valid False are zero / -inf.
     """
     k, d = probs.shape[1], emb.shape[1]
     conf, pred = probs.float().max(dim=1)
     flat = F.normalize(emb.float(), dim=1).permute(0, 2, 3, 1).reshape(-1, d)
-    chosen = (region & (conf > confidence)).reshape(-1)
+    region = region.reshape(-1)
+    chosen = region & (conf > confidence).reshape(-1)
     pred = pred.reshape(-1)
     protos = flat.new_zeros(k, d)
     thresholds = flat.new_full((k,), float("-inf"))
     valid = torch.zeros(k, dtype=torch.bool, device=flat.device)
     for i in range(k):
         members = flat[chosen & (pred == i)]
+        if len(members) < min_pixels and fallback_to_all:
+            members = flat[region & (pred == i)]
         if len(members) < min_pixels:
             continue
         protos[i] = F.normalize(members.mean(dim=0), dim=0)
-        thresholds[i] = (1.0 - members @ protos[i]).median()
+        thresholds[i] = torch.quantile(1.0 - members @ protos[i], quantile, interpolation="lower")
         valid[i] = True
     return protos, thresholds, valid
 
@@ -160,7 +174,8 @@ class PrototypicalPseudoRelabel(Part):
     def update_statistics(self, emb: Tensor, probs: Tensor, region: Tensor) -> None:
         """Fold this batch's prototypes/thresholds into the running ones (see ``confident_prototypes``)."""
         protos, thresholds, valid = confident_prototypes(emb, probs, region, self.options.confidence,
-                                                         self.options.min_pixels)
+                                                         self.options.min_pixels, self.options.fallback_to_all,
+                                                         self.options.quantile)
         if self.prototypes is None:
             self.prototypes, self.thresholds = protos, thresholds
             return
