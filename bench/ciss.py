@@ -10,9 +10,12 @@ the last step's old/new split.
 Multi-GPU / multi-node: ``torchrun --nproc_per_node N bench/ciss.py ...`` (``--batch-size`` is the global
 batch, split over the ranks; rank 0 evaluates and writes the results).
 
-Example (CPU, ~25 minutes, see docs/benchmarks.md):
+Example (2-core CPU, about 23 minutes on an idle machine; see docs/benchmarks.md). Training the
+EfficientNet-Lite0 backbone on CPU runs at ~1 image/s (its depthwise-convolution backward is slow), so
+the CPU protocol freezes the ImageNet backbone (``--encoder-lr-mult 0``) and trains neck + decoder
+at ~10-13 images/s:
     python bench/ciss.py --data ../shared/data/camvid --split 6-5 --methods finetune,mib,joint \
-        --epochs 4 --crop 256 --batch-size 8 --eval-max-side 480 --out results.json
+        --epochs 8 --crop 192 --batch-size 8 --encoder-lr-mult 0 --out results.json
 Ablations: ``--parts-off gsc:gsc_relation`` (one extra run per flag; ``+`` joins parts), or
 ``--config runs.json`` = ``[{"label": ..., "method": ..., "parts": {...}}, ...]``.
 """
@@ -30,10 +33,13 @@ from typing import Any
 
 import torch
 
-from incseg_app.domain.config import MethodConfig, ModelConfig, TrainConfig
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from weak import pseudo_dataset  # noqa: E402
+
+from incseg_app.domain.config import LabelingConfig, MethodConfig, ModelConfig, TrainConfig
 from incseg_app.domain.errors import ValidationError
 from incseg_app.methods.registry import METHODS, get_method
-from incseg_app.training.checkpoint import Checkpoint
+from incseg_app.training.checkpoint import Checkpoint, build_from_checkpoint
 from incseg_app.training.data import SubsetDataset, images_with_classes
 from incseg_app.training.ddp import DistInfo, init_from_env
 from incseg_app.training.evaluate import evaluate
@@ -51,6 +57,7 @@ class RunSpec:
     label: str
     method: str
     parts: dict[str, Any] = field(default_factory=dict)
+    weak: bool = False  # increments see image-level tags only (pseudo-masks), FMWISS's setting
 
 
 def parse_split(split: str, class_ids: list[int]) -> list[list[int]]:
@@ -70,6 +77,8 @@ def parse_runs(args: argparse.Namespace) -> list[RunSpec]:
     """Runs from --methods, --parts-off and --config."""
     names = args.methods.split(",") if args.methods else list(METHODS)
     runs = [RunSpec(n, get_method(n).name) for n in names]
+    if args.weak:
+        runs += [RunSpec(f"{n} (tags only)", get_method(n).name, weak=True) for n in args.weak_methods.split(",")]
     for flag in args.parts_off:
         method, _, parts = flag.partition(":")
         off = [p for p in parts.split("+") if p]
@@ -95,8 +104,21 @@ def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, va
     records = []
     for t, new in enumerate(plan):
         data = SubsetDataset(train, images_with_classes(train, new))
-        result = run_incremental_step(model_cfg, train_cfg, method, MethodConfig(spec.method, spec.parts), data,
-                                      new, parent, dist_info=dist_info)
+        if len(data) == 0:
+            raise ValidationError(f"no {args.train_split} image shows {[names[c] for c in new]}; use more images")
+        weak_stats = None
+        if t == 0 and not method.joint and args.shared_base and "base" in SHARED:
+            result = SHARED["base"]
+        else:
+            if spec.weak and t > 0:
+                data, weak_stats = weak_data(data, new, parent, names, model_cfg, train_cfg, args)
+            shared = t == 0 and not method.joint and args.shared_base
+            step_method, step_cfg = ((get_method("finetune"), MethodConfig("finetune")) if shared
+                                     else (method, MethodConfig(spec.method, spec.parts)))
+            result = run_incremental_step(model_cfg, train_cfg, step_method, step_cfg, data, new, parent,
+                                          dist_info=dist_info)
+            if shared:
+                SHARED["base"] = result
         parent = result.checkpoint()
         if dist_info is not None and not dist_info.is_main:
             continue
@@ -120,10 +142,32 @@ def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, va
             "train_images": len(data), "iterations": result.iterations, "train_seconds": result.seconds,
             "eval_seconds": eval_s, "images_per_second": result.images_per_second,
             "peak_memory_mb": result.peak_memory_mb, "losses": result.losses,
+            "shared_base": bool(t == 0 and args.shared_base and not method.joint), "pseudo_masks": weak_stats,
         })
         print(f"[{spec.label}] step {records[-1]['step']}: all {_pct(scores['all'])} old {_pct(scores['old'])} "
               f"new {_pct(scores['new'])} hIoU {_pct(scores['hiou'])} ({result.seconds:.0f} s train)", flush=True)
     return records
+
+
+SHARED: dict[str, Any] = {}  # the base step trained once and reused by every incremental run (--shared-base)
+PSEUDO: dict[tuple, Any] = {}  # pseudo-mask datasets per (step classes), made once from the shared base
+
+
+def weak_data(data: Any, new: list[int], parent: Checkpoint, names: dict[int, str], model_cfg: ModelConfig,
+              train_cfg: TrainConfig, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """Pseudo-masks for an increment's images (cached when the parent is the shared base)."""
+    key = tuple(new)
+    if args.shared_base and key in PSEUDO and len(parent.group_sizes) == 1:
+        return PSEUDO[key]
+    labeling = LabelingConfig(clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
+                              sam_checkpoint=args.sam_checkpoint, sam_model_type=args.sam_model_type)
+    device = select_device(train_cfg.device)
+    parent_model = build_from_checkpoint(parent).to(device).eval()
+    made = pseudo_dataset(data, new, parent_model, tuple(parent.class_ids), names, labeling, model_cfg, device,
+                          args.localizer_epochs)
+    if args.shared_base and len(parent.group_sizes) == 1:
+        PSEUDO[key] = made
+    return made
 
 
 def _pct(v: float | None) -> str:
@@ -181,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shared-base", action=argparse.BooleanOptionalAction, default=True,
+                   help="train the base step once (finetune) and start every incremental run from it")
+    p.add_argument("--weak", action="store_true", help="also run --weak-methods with tags only in the increments")
+    p.add_argument("--weak-methods", default="fmwiss", help="comma-separated methods for the tags-only runs")
+    p.add_argument("--clip-model", default="ViT-B-16")
+    p.add_argument("--clip-pretrained", default="", help="open_clip tag or file for pseudo-masks (empty: localiser)")
+    p.add_argument("--sam-checkpoint", default="", help="SAM checkpoint for pseudo-masks (empty: superpixels)")
+    p.add_argument("--sam-model-type", default="vit_b")
+    p.add_argument("--localizer-epochs", type=int, default=None)
     p.add_argument("--out", default="results.json")
     return p
 

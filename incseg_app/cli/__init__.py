@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import ml_cmds, store_cmds  # noqa: F401  (they register their commands on ``cli``)
+from . import admin_cmds, ml_cmds, store_cmds  # noqa: F401  (they register their commands on ``cli``)
 from .base import cli
 
 

@@ -13,11 +13,14 @@ from ..services import datasets as dataset_svc
 from ..services import export as export_svc
 from ..services import images as image_svc
 from ..services import versions as version_svc
-from .base import SPLITS, STATUSES, IncsegGroup, cli, command, print_table, progress_bar, storage_option, store
+from .base import (
+    SPLITS, STATUSES, IncsegGroup, cli, command, ml_options, print_table, progress_bar, storage_option, store,
+)
 
 
 @cli.command()
 @storage_option
+@ml_options
 @click.option("--host", default=None, help="Interface to bind (default $INCSEG_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default $INCSEG_PORT or 7860).")
 @click.option("--auth", default=None, help='"user:pass" login (default $INCSEG_AUTH).')
@@ -30,6 +33,8 @@ def serve(host: str | None, port: int | None, auth: str | None) -> None:
     argv += ["--port", str(port)] if port is not None else []
     if auth:
         os.environ["INCSEG_AUTH"] = auth  # through the environment: not visible in the process list
+    for key, value in click.get_current_context().find_root().meta.get("incseg.ml", {}).items():
+        os.environ[f"INCSEG_{key.upper()}"] = value  # --clip-pretrained etc. reach the UI's MLSettings
     # The web UI is its own entry point (the CLI layer does not import it): hand this process over.
     os.execv(sys.executable, argv)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ..domain.errors import ConflictError
+from ..domain.errors import ConflictError, ValidationError
 from ..storage import BlobStore, Database, migrate
 from ..storage.repositories import ImageRepo, MaskRepo, VersionRepo
 from .ml_settings import MLSettings
@@ -29,20 +29,40 @@ DB_NAME = "incseg.db"
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """Limits for untrusted input. Env overrides: INCSEG_MAX_FILE_MB, INCSEG_MAX_PIXELS."""
+    """Limits for untrusted input and store-wide policies.
+
+    Env overrides: INCSEG_MAX_FILE_MB, INCSEG_MAX_PIXELS, INCSEG_PARALLEL_TRAINING (1/true/yes lets
+    several training jobs run on one store at once; by default a second one is refused).
+    """
 
     max_file_bytes: int = 64 * 1024 * 1024  # per uploaded/imported file
     max_pixels: int = 40_000_000  # width * height of an image or mask (decompression-bomb guard)
     max_zip_entries: int = 20_000
     busy_timeout_ms: int = 30_000
+    parallel_training: bool = False
 
     @classmethod
     def from_env(cls) -> "StoreSettings":
         base = cls()
-        mb = os.environ.get("INCSEG_MAX_FILE_MB")
-        px = os.environ.get("INCSEG_MAX_PIXELS")
-        return cls(max_file_bytes=int(float(mb) * 1024 * 1024) if mb else base.max_file_bytes,
-                   max_pixels=int(px) if px else base.max_pixels)
+        mb = _positive_env("INCSEG_MAX_FILE_MB")
+        px = _positive_env("INCSEG_MAX_PIXELS")
+        parallel = os.environ.get("INCSEG_PARALLEL_TRAINING", "").strip().lower() in ("1", "true", "yes")
+        return cls(max_file_bytes=int(mb * 1024 * 1024) if mb else base.max_file_bytes,
+                   max_pixels=int(px) if px else base.max_pixels, parallel_training=parallel)
+
+
+def _positive_env(name: str) -> float | None:
+    """A positive number from the environment variable ``name``; None when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValidationError(f"{name} must be a positive number, got {raw!r}")
+    return value
 
 
 class BlobGuard:

@@ -7,19 +7,25 @@ start-up ``interrupt_stale_jobs`` marks RUNNING/QUEUED jobs whose process died a
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from datetime import timedelta
 from typing import Any
 
-from ..domain.enums import JobKind, JobStatus
+from sqlalchemy.orm import Session
+
+from ..domain.enums import JobKind, JobStatus, VersionStatus
 from ..domain.errors import ConflictError, NotFoundError
 from ..domain.records import Job
 from ..storage.orm import utcnow
-from ..storage.repositories import JobRepo
+from ..storage.repositories import JobRepo, VersionRepo
 from .context import AppContext
 
+log = logging.getLogger(__name__)
+
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+STALE_AFTER_S = 60.0  # a job of another host without a heartbeat for this long is presumed dead
 
 
 def _require(repo: JobRepo, job_id: int) -> Job:
@@ -38,11 +44,16 @@ def _require_active(repo: JobRepo, job_id: int) -> Job:
 
 def create_job(ctx: AppContext, kind: JobKind, params: dict[str, Any] | None = None,
                exclusive: bool = False) -> Job:
-    """A QUEUED job; with ``exclusive`` a ConflictError if a job of the same kind is queued or running."""
+    """A QUEUED job; with ``exclusive`` a ConflictError if a job of the same kind is queued or running.
+
+    Before that check, jobs whose process died (a crash, a killed CLI run) are marked INTERRUPTED, so
+    re-running a killed training resumes instead of being refused until the next start-up recovery.
+    """
     kind = JobKind(kind)
     with ctx.unit_of_work(write=True) as s:
         repo = JobRepo(s)
         if exclusive:
+            _interrupt(s, STALE_AFTER_S)
             busy = repo.list(kind, ACTIVE, limit=1)
             if busy:
                 raise ConflictError(f"a {kind.value} job (id {busy[0].id}) is already {busy[0].status.value}; "
@@ -150,22 +161,46 @@ def cancel_job(ctx: AppContext, job_id: int, message: str = "cancelled") -> Job:
     return _end(ctx, job_id, JobStatus.CANCELLED, message=message)
 
 
-def interrupt_stale_jobs(ctx: AppContext, stale_after_s: float = 60.0) -> list[Job]:
+def _stale(repo: JobRepo, stale_after_s: float) -> list[Job]:
+    """QUEUED/RUNNING jobs whose process is gone (see ``interrupt_stale_jobs``)."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    me = process_owner()
+    stale = []
+    for job in repo.list(statuses=ACTIVE):
+        beat, owner = repo.liveness(job.id)
+        alive = _owner_alive(owner)
+        if owner != me and (alive is False or (alive is None and (beat or job.created_at or cutoff) <= cutoff)):
+            stale.append(job)
+    return stale
+
+
+def find_stale_jobs(ctx: AppContext, stale_after_s: float = STALE_AFTER_S) -> list[Job]:
+    """The jobs ``interrupt_stale_jobs`` would mark interrupted (nothing is written)."""
+    with ctx.unit_of_work() as s:
+        return _stale(JobRepo(s), stale_after_s)
+
+
+def interrupt_stale_jobs(ctx: AppContext, stale_after_s: float = STALE_AFTER_S) -> list[Job]:
     """Mark QUEUED/RUNNING jobs whose process is gone as INTERRUPTED; call at start-up.
 
     A job is gone when its owning process (same host) no longer exists, or, when that cannot be
     told, when it has not sent a heartbeat for ``stale_after_s`` seconds. Jobs of this process and
-    of other live processes (e.g. a CLI run) are left alone.
+    of other live processes (e.g. a CLI run) are left alone. A TRAINING version produced by an
+    interrupted job is marked FAILED (its per-epoch state stays on disk: re-running the same
+    training request resumes from it).
     """
-    cutoff = utcnow() - timedelta(seconds=stale_after_s)
-    me = process_owner()
     with ctx.unit_of_work(write=True) as s:
-        repo = JobRepo(s)
-        stale = []
-        for job in repo.list(statuses=ACTIVE):
-            beat, owner = repo.liveness(job.id)
-            alive = _owner_alive(owner)
-            if owner != me and (alive is False or (alive is None and (beat or job.created_at or cutoff) <= cutoff)):
-                stale.append(job)
-        return [repo.update(j.id, status=JobStatus.INTERRUPTED, finished_at=utcnow(),
-                            message="interrupted: the process running it stopped") for j in stale]
+        return _interrupt(s, stale_after_s)
+
+
+def _interrupt(session: Session, stale_after_s: float) -> list[Job]:
+    repo, versions = JobRepo(session), VersionRepo(session)
+    stale = _stale(repo, stale_after_s)
+    dead = {j.id for j in stale}
+    for version in versions.list(VersionStatus.TRAINING):
+        if versions.job_id(version.id) in dead:
+            versions.update(version.id, status=VersionStatus.FAILED, finished_at=utcnow())
+    if stale:
+        log.warning("job(s) %s were interrupted: the process running them stopped", sorted(dead))
+    return [repo.update(j.id, status=JobStatus.INTERRUPTED, finished_at=utcnow(),
+                        message="interrupted: the process running it stopped") for j in stale]

@@ -242,7 +242,8 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method, method_
 def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) -> Job:
     """Validate the request now (clear errors in the request thread), then train in a background job.
 
-    Only one training job runs per store at a time (``exclusive``).
+    Only one training job runs per store at a time (``exclusive``) unless the store's settings allow
+    parallel training (``StoreSettings.parallel_training`` / ``INCSEG_PARALLEL_TRAINING``).
     """
     plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
               request.from_scratch)
@@ -250,4 +251,4 @@ def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) ->
     _train_config(ctx, request)
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in request.__dict__.items()}
     return runner.submit(JobKind.TRAIN, lambda control: {"version_id": train_step(ctx, request, control).id},
-                         params, exclusive=True)
+                         params, exclusive=not ctx.settings.parallel_training)

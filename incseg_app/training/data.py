@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Protocol, Sequence
 
+import logging
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -26,6 +28,8 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..domain.errors import ValidationError
 from ..methods.parts import Batch
+
+log = logging.getLogger(__name__)
 
 IGNORE = 255
 
@@ -200,7 +204,8 @@ class StepLoader:
 
     Shuffling follows ``DistributedSampler`` (seeded by seed + epoch) for every world size, so one
     rank with batch B sees, per iteration, exactly the samples that two ranks with B/2 see together.
-    Incomplete last batches are dropped (every iteration has the same batch size).
+    Incomplete last batches are dropped (every iteration has the same batch size); a step with fewer
+    images than ``batch_size`` trains on batches of all its images.
     """
 
     def __init__(self, dataset: StepDataset, batch_size: int, *, seed: int = 0, rank: int = 0,
@@ -210,9 +215,12 @@ class StepLoader:
         self.dataset, self.batch_size, self.num_workers = dataset, batch_size, num_workers
         self.sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed,
                                           drop_last=False)
+        if len(dataset) == 0:
+            raise ValidationError("a training step needs at least one image that shows its classes; it has none")
         if len(self.sampler) < batch_size:
-            raise ValidationError(f"a step needs at least {batch_size * world_size} training images "
-                                  f"(batch size {batch_size} × {world_size} rank(s)); it has {len(dataset)}")
+            log.warning("only %d training image(s) per rank: batch size %d lowered to %d", len(self.sampler),
+                        batch_size, len(self.sampler))
+            self.batch_size = len(self.sampler)
 
     def __len__(self) -> int:
         return len(self.sampler) // self.batch_size

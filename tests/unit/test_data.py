@@ -89,10 +89,14 @@ def test_two_ranks_together_see_the_single_rank_batch():
     assert single.images.shape == (4, 3, 32, 32) and single.labels.dtype == torch.int64
 
 
-def test_loader_needs_a_full_batch():
-    ds = StepDataset(InMemoryDataset(_items(2)), step_lookup((0, 1), (1,)), 2, Augment(32))
-    with pytest.raises(ValidationError, match="at least 4"):
-        StepLoader(ds, 4)
+def test_loader_shrinks_the_batch_for_few_images_and_rejects_none():
+    ds = StepDataset(InMemoryDataset(_items(3)), step_lookup((0, 1), (1,)), 2, Augment(32))
+    loader = StepLoader(ds, 4)
+    assert loader.batch_size == 3 and len(loader) == 1
+    assert next(loader.epoch(0)).images.shape[0] == 3
+    empty = StepDataset(InMemoryDataset([]), step_lookup((0, 1), (1,)), 2, Augment(32))
+    with pytest.raises(ValidationError, match="at least one image"):
+        StepLoader(empty, 4)
 
 
 def test_images_with_classes_selects_overlapped_step_images():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -51,7 +50,6 @@ def _rank(rank: int, world: int, init_file: str, parent_file: str, out_file: str
         dist.destroy_process_group()
 
 
-@pytest.mark.slow  # two spawned interpreters: ~15 s on an idle 2-core machine, more under load
 def test_two_cpu_ranks_match_one_rank(tmp_path):
     torch.manual_seed(0)
     parent_file = str(tmp_path / "parent.safetensors")
