@@ -24,13 +24,16 @@ from .base import (
 @click.option("--host", default=None, help="Interface to bind (default $INCSEG_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default $INCSEG_PORT or 7860).")
 @click.option("--auth", default=None, help='"user:pass" login (default $INCSEG_AUTH).')
-def serve(host: str | None, port: int | None, auth: str | None) -> None:
+@click.option("--auth-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="File of user:pass lines (default $INCSEG_AUTH_FILE).")
+def serve(host: str | None, port: int | None, auth: str | None, auth_file: str | None) -> None:
     """Start the web UI (binds 127.0.0.1 unless told otherwise)."""
     argv = [sys.executable, "-m", "incseg_app.ui"]
     storage = click.get_current_context().find_root().meta.get("incseg.storage")
     argv += ["--storage", str(storage)] if storage else []
     argv += ["--host", host] if host else []
     argv += ["--port", str(port)] if port is not None else []
+    argv += ["--auth-file", auth_file] if auth_file else []
     if auth:
         os.environ["INCSEG_AUTH"] = auth  # through the environment: not visible in the process list
     for key, value in click.get_current_context().find_root().meta.get("incseg.ml", {}).items():

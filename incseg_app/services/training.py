@@ -167,8 +167,8 @@ def _resume_dir(ctx: AppContext, config: dict) -> Path:
     return ctx.root / "work" / f"train-{key}"
 
 
-def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | None = None) -> ModelVersion:
-    """Train one class step and return its READY, active version (see the module docstring)."""
+def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
+    """The step's plan, refusing a step with nothing new to learn or no training masks."""
     plan = plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
                      request.from_scratch)
     if not plan.new_class_ids:
@@ -177,6 +177,12 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
     if plan.n_train_images == 0:
         raise ValidationError("no training images with masks for the new classes: run pseudo-labelling or "
                               "import masks first")
+    return plan
+
+
+def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | None = None) -> ModelVersion:
+    """Train one class step and return its READY, active version (see the module docstring)."""
+    plan = _checked_plan(ctx, request)
     method, method_cfg, train_cfg = get_method(request.method), _method_config(request), _train_config(ctx, request)
     parent = versions.get_version(ctx, plan.parent_version_id) if plan.parent_version_id else None
     parent_ckpt = load_checkpoint(ctx.blobs, parent.checkpoint_sha256) if parent else None
@@ -245,8 +251,7 @@ def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) ->
     Only one training job runs per store at a time (``exclusive``) unless the store's settings allow
     parallel training (``StoreSettings.parallel_training`` / ``INCSEG_PARALLEL_TRAINING``).
     """
-    plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
-              request.from_scratch)
+    _checked_plan(ctx, request)
     _method_config(request)
     _train_config(ctx, request)
     params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in request.__dict__.items()}

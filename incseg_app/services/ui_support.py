@@ -2,8 +2,9 @@
 status, the job a tab should show after a reload, and dataset import from an allowed folder.
 
 The UI may only read files inside the store, its upload temp dir, and the folders listed in
-``$INCSEG_IMPORT_DIRS`` (``os.pathsep``-separated; default: the folder the app was started in), so
-a browser user cannot make the server import ``/etc`` or another user's home.
+``$INCSEG_IMPORT_DIRS`` (``os.pathsep``-separated; default: none, so folder imports from the browser
+are off until the operator names the folders), so a browser user cannot make the server import
+``/etc`` or another user's home. Zip uploads always work.
 """
 from __future__ import annotations
 
@@ -70,9 +71,9 @@ def latest_job(ctx: AppContext, kind: JobKind) -> Job | None:
 
 
 def import_roots() -> list[Path]:
-    """Folders the UI may import datasets from (``$INCSEG_IMPORT_DIRS`` or the working directory)."""
-    raw = os.environ.get("INCSEG_IMPORT_DIRS")
-    parts = [p for p in raw.split(os.pathsep) if p.strip()] if raw else [os.getcwd()]
+    """Folders the UI may import datasets from (``$INCSEG_IMPORT_DIRS``; none by default)."""
+    raw = os.environ.get("INCSEG_IMPORT_DIRS") or ""
+    parts = [p for p in raw.split(os.pathsep) if p.strip()]
     return [Path(p).expanduser().resolve() for p in parts]
 
 
@@ -85,7 +86,7 @@ def import_dataset_folder(ctx: AppContext, folder: str, split: Split | None = No
     path = Path(folder.strip()).expanduser().resolve()
     allowed = list(roots) if roots is not None else import_roots()
     if not any(path.is_relative_to(root) for root in allowed):
-        raise BadFileError(folder, "is outside the folders the web UI may read ("
-                                   + ", ".join(map(str, allowed)) + "); set INCSEG_IMPORT_DIRS to allow it, "
-                                   "or upload the dataset as a zip")
+        where = ", ".join(map(str, allowed)) or "none are allowed"
+        raise BadFileError(folder, f"is outside the folders the web UI may read ({where}); the operator can "
+                                   "allow folders with INCSEG_IMPORT_DIRS, or upload the dataset as a zip")
     return datasets.import_dataset(ctx, path, split, progress)

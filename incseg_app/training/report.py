@@ -69,7 +69,7 @@ def iou_heatmap_png(rows: Sequence[Row]) -> bytes:
             x = label_w + j * CELL_W
             fill = MISSING_RGB if value is None else _colour(value)
             draw.rectangle((x, y, x + CELL_W - 2, y + CELL_H - 2), fill=fill)
-            draw.text((x + 14, y + 5), _pct(value), fill="black", font=font)
+            draw.text((x + 14, y + 5), "n/a" if value is None else _pct(value), fill="black", font=font)
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()

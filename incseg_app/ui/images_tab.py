@@ -106,7 +106,8 @@ def build_tab(ctx: AppContext) -> TabParts:
             with gr.Column():
                 tags = gr.Dropdown(label="Tags for this batch (classes shown)", multiselect=True, choices=[],
                                    elem_id="upload-tags")
-                split = gr.Radio([s.value for s in Split], value=Split.TRAIN.value, label="Split")
+                split = gr.Radio([s.value for s in Split], value=Split.TRAIN.value, label="Split",
+                                 elem_id="upload-split")
                 upload_btn = gr.Button("Import images", variant="primary", elem_id="images-import")
         gr.Markdown("#### Gallery (click an image to edit its tags and split)")
         with gr.Row():

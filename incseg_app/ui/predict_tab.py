@@ -19,13 +19,13 @@ NEXT = ("**How:** drop a photo and press *Segment*. The mask download is a palet
         "are the class ids (0 = background), readable by any VOC tool.")
 
 
-def refresh(ctx: AppContext) -> tuple[Any, ...]:
+def refresh(ctx: AppContext) -> Any:
     """Ready versions, newest first, with the active one preselected."""
     ready = version_svc.list_versions(ctx, VersionStatus.READY)
     active = version_svc.active_version(ctx)
     choices = [(f"v{v.id} {v.name}{' (active)' if active and v.id == active.id else ''}", v.id)
                for v in reversed(ready)]
-    return (gr.update(choices=choices, value=active.id if active else None),)
+    return gr.update(choices=choices, value=active.id if active else None)
 
 
 @guarded(3)

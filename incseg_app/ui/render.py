@@ -2,7 +2,8 @@
 conversion used by the brush editor.
 
 Masks follow ``domain/records.py`` (H×W uint8 class ids, 0 background, 255 ignore); images are
-H×W×3 uint8 RGB; an editor layer is H×W×4 uint8 RGBA where a painted pixel's RGB is a class colour.
+H×W×3 uint8 RGB; an editor layer is H×W×4 uint8 RGBA where a painted pixel's RGB is a class colour
+(black = the background brush).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ..domain.records import BACKGROUND_ID, IGNORE_ID, ClassDef
 
 VOID_RGB = (224, 224, 192)  # VOC's colour for 255 = ignore / unsure
 VOID_HEX = "#e0e0c0"
-LAYER_ALPHA = 255
+BACKGROUND_HEX = "#000000"  # the background brush (class colours can never be black)
 MIN_PAINT_ALPHA = 64  # layer pixels fainter than this (brush edge antialiasing, eraser) are background
 
 
@@ -24,9 +25,10 @@ def hex_rgb(color: str) -> tuple[int, int, int]:
 
 
 def palette(classes: Sequence[ClassDef]) -> dict[int, tuple[int, int, int]]:
-    """Class id -> RGB for every class plus 255 = ignore (archived classes too: old masks use them)."""
+    """Class id -> RGB for every class, 255 = ignore and 0 = background (black; never tinted)."""
     colors = {c.id: hex_rgb(c.color) for c in classes}
     colors[IGNORE_ID] = VOID_RGB
+    colors[BACKGROUND_ID] = (0, 0, 0)
     return colors
 
 
@@ -58,27 +60,20 @@ def draw_points(image: np.ndarray, points: Sequence[tuple[int, int, bool]], radi
     return out
 
 
-def mask_to_layer(mask: np.ndarray, colors: Mapping[int, tuple[int, int, int]]) -> np.ndarray:
-    """H×W×4 RGBA editor layer: class pixels opaque in their colour, background transparent."""
-    rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
-    rgba[..., :3] = colorize(mask, colors)
-    rgba[..., 3] = np.where(mask != BACKGROUND_ID, LAYER_ALPHA, 0)
-    return rgba
-
-
 def layers_to_mask(layers: Sequence[np.ndarray], colors: Mapping[int, tuple[int, int, int]],
-                   shape: tuple[int, int]) -> np.ndarray:
-    """Read a class-id mask (``shape`` = H×W) back from painted editor layers (later layers on top).
+                   base: np.ndarray) -> np.ndarray:
+    """Apply brush strokes to a copy of ``base`` (H×W class ids): the editor shows the mask as a tinted
+    background and the user paints on transparent layers (later layers on top).
 
-    A pixel with alpha >= ``MIN_PAINT_ALPHA`` takes the class whose colour is nearest to its RGB
-    (brush strokes are antialiased at their edges); other pixels are background. Layers of another
-    size (a rescaled canvas) are resampled nearest-neighbour to ``shape``.
+    A pixel with alpha >= ``MIN_PAINT_ALPHA`` takes the class whose colour (``colors``; include 0 →
+    black for the "background" brush) is nearest to its RGB — brush edges are antialiased; other pixels
+    keep ``base``. Layers of another size (a rescaled canvas) are resampled nearest-neighbour.
     """
     ids = np.array(sorted(colors), dtype=np.uint8)
     table = np.array([colors[int(i)] for i in ids], dtype=np.int32)
-    mask = np.zeros(shape, dtype=np.uint8)
+    mask = np.array(base, dtype=np.uint8, copy=True)
     for layer in layers:
-        rgba = _as_rgba(layer, shape)
+        rgba = _as_rgba(layer, mask.shape)
         painted = rgba[..., 3] >= MIN_PAINT_ALPHA
         if not painted.any() or not len(ids):
             continue

@@ -22,10 +22,10 @@ from . import render
 from .common import TabParts, class_choices, class_legend, esc, guarded, ok, progress_html
 
 NEXT = ("**How:** *Start pseudo-labelling* drafts a mask for every tagged image without one. Then review "
-        "the queue (least confident first): **A** accept, **R** reject, **N** next. To fix a mask, paint in "
-        "the editor with the class colours (the eraser makes background) or click on the overlay to add "
-        "positive/negative points for a class, then *Save correction*. When enough masks are accepted, go to "
-        "**Train**.")
+        "the queue (least confident first): **A** accept, **R** reject, **N** next. To fix a mask, paint over "
+        "it in the editor with a class colour (black = background, beige = unsure; the eraser removes your "
+        "strokes) or click on the overlay to add positive/negative points for a class, then *Save "
+        "correction*. When enough masks are accepted, go to **Train**.")
 EMPTY_ITEM = (None, "The review queue is empty.", None, None, "", None, [], None)
 
 
@@ -37,12 +37,12 @@ def queue_line(ctx: AppContext, tag: str | None) -> str:
 
 
 def editor_value(ctx: AppContext, image_id: int, mask: Any) -> dict[str, Any]:
-    """ImageEditor update: the photo as background, the mask painted in class colours as the one layer,
-    and brushes in exactly the live class colours plus the "unsure" colour."""
+    """ImageEditor update: the photo tinted by the mask as background (strokes go on a clear layer on
+    top), brushes in exactly the live class colours plus "unsure" and black = background."""
     classes = class_svc.list_classes(ctx)
-    colors = [c.color for c in classes if not c.archived] + [render.VOID_HEX]
-    value = {"background": image_svc.read_image(ctx, image_id), "composite": None,
-             "layers": [render.mask_to_layer(mask, render.palette(classes))]}
+    colors = [c.color for c in classes if not c.archived] + [render.VOID_HEX, render.BACKGROUND_HEX]
+    picture = render.overlay(image_svc.read_image(ctx, image_id), mask, render.palette(classes))
+    value = {"background": picture, "composite": None, "layers": []}
     return gr.update(value=value, brush=gr.Brush(colors=colors, default_color=colors[0], color_mode="fixed"))
 
 
@@ -85,14 +85,15 @@ def review(ctx: AppContext, action: str, current: dict | None, tag: str | None,
 
 
 @guarded(10)
-def save_correction(ctx: AppContext, current: dict | None, editor: dict | None, tag: str | None,
-                    skipped: list[int]) -> tuple[Any, ...]:
-    """Read the painted layers back into class ids and save them as a new accepted revision."""
-    if current is None or not editor or not editor.get("layers"):
+def save_correction(ctx: AppContext, current: dict | None, editor: dict | None, work_mask: Any,
+                    tag: str | None, skipped: list[int]) -> tuple[Any, ...]:
+    """Apply the brush strokes to the mask being edited (refined by clicks, if any) and save the
+    result as a new accepted revision of the image."""
+    if current is None or work_mask is None:
         return ("⚠️ Nothing to save: pick a mask from the queue first.", *[gr.skip()] * 10)
     record = image_svc.get_image(ctx, current["image_id"])
-    mask = render.layers_to_mask(editor["layers"], render.palette(class_svc.list_classes(ctx)),
-                                 (record.height, record.width))
+    strokes = (editor or {}).get("layers") or []
+    mask = render.layers_to_mask(strokes, render.palette(class_svc.list_classes(ctx)), work_mask)
     rev = mask_svc.save_mask(ctx, record.id, mask, MaskKind.CORRECTED, ReviewStatus.ACCEPTED,
                              expected_parent_id=current["mask_id"], author="web", source="brush editor")
     return (ok(f"Saved the correction of {esc(record.original_name)} as revision {rev.id} (accepted)."),
@@ -188,7 +189,7 @@ def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
             refine_class = gr.Dropdown(label="Refine class", choices=[])
             polarity = gr.Radio(["positive", "negative"], value="positive", label="Next click adds a")
             undo_btn = gr.Button("Undo last point", size="sm")
-        editor = gr.ImageEditor(label="Correct the mask: paint with a class colour, erase to background",
+        editor = gr.ImageEditor(label="Correct the mask: paint with a class colour (black = background)",
                                 type="numpy", image_mode="RGBA", format="png", sources=(), transforms=(),
                                 layers=gr.LayerOptions(allow_additional_layers=False),
                                 brush=gr.Brush(colors=[render.VOID_HEX], color_mode="fixed"),
@@ -199,7 +200,7 @@ def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
     for button, action in ((accept_btn, "accept"), (reject_btn, "reject"), (next_btn, "next")):
         button.click(partial(review, ctx, action), [current, tag, skipped], [status, *item])
     tag.change(partial(show_next, ctx), [tag, skipped], item)
-    save_btn.click(partial(save_correction, ctx), [current, editor, tag, skipped], [status, *item])
+    save_btn.click(partial(save_correction, ctx), [current, editor, work_mask, tag, skipped], [status, *item])
     refined = [status, overlay, editor, work_mask, points]
 
     def on_click(cur: dict | None, pts: list, class_id: int | None, pol: str, evt: gr.SelectData) -> tuple[Any, ...]:

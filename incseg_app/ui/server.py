@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..domain.errors import ValidationError
 from ..domain.errors import IncsegError
 from ..services import AppContext, open_store
+from ..services.access import resolve_credentials
 from ..services.jobs import interrupt_stale_jobs
 from .app import LAUNCH, build_app
 
@@ -21,16 +22,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-
-
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """"user:pass" -> (user, pass); None/empty -> no login."""
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValidationError("auth must be given as user:pass")
-    return user, password
 
 
 def is_loopback(host: str) -> bool:
@@ -42,29 +33,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def resolve_launch(host: str | None = None, port: int | None = None,
-                   auth: str | None = None) -> tuple[str, int, tuple[str, str] | None]:
-    """(host, port, auth) from arguments, else INCSEG_HOST / INCSEG_PORT / INCSEG_AUTH, else defaults."""
+def resolve_launch(host: str | None = None, port: int | None = None, auth: str | None = None,
+                   auth_file: str | None = None) -> tuple[str, int, list[tuple[str, str]] | None]:
+    """(host, port, logins) from arguments, else INCSEG_HOST / INCSEG_PORT / INCSEG_AUTH /
+    INCSEG_AUTH_FILE, else 127.0.0.1:7860 with no login."""
     host = host or os.environ.get("INCSEG_HOST") or DEFAULT_HOST
     raw_port = port if port is not None else os.environ.get("INCSEG_PORT") or DEFAULT_PORT
     try:
         port_num = int(raw_port)
     except ValueError:
         raise ValidationError(f"port must be a number, got {raw_port!r}") from None
-    creds = parse_auth(auth if auth is not None else os.environ.get("INCSEG_AUTH"))
+    creds = resolve_credentials(auth, auth_file)
     if not is_loopback(host) and creds is None:
         log.warning("serving on %s without a login: anyone who can reach this machine can use and change "
-                    "the store; pass --auth user:pass or set INCSEG_AUTH", host)
+                    "the store; pass --auth user:pass or --auth-file FILE (or set INCSEG_AUTH / INCSEG_AUTH_FILE)",
+                    host)
     return host, port_num, creds
 
 
-def serve_app(ctx: AppContext, host: str | None = None, port: int | None = None, auth: str | None = None) -> None:
-    """Mark jobs of dead processes interrupted, build the app and serve it (blocks)."""
-    host, port_num, creds = resolve_launch(host, port, auth)
+def serve_app(ctx: AppContext, host: str | None = None, port: int | None = None, auth: str | None = None,
+              auth_file: str | None = None) -> None:
+    """Mark jobs of dead processes interrupted, build the app and serve it (blocks).
+
+    The store folder is blocked for Gradio's file route (defence in depth: the UI serves images it
+    decodes itself), and uploads are capped at the store's file-size limit."""
+    host, port_num, creds = resolve_launch(host, port, auth, auth_file)
     for job in interrupt_stale_jobs(ctx):
         log.warning("job %d (%s) was interrupted by a previous shutdown", job.id, job.kind.value)
     demo = build_app(ctx)
-    demo.launch(server_name=host, server_port=port_num, auth=creds, **LAUNCH)
+    demo.launch(server_name=host, server_port=port_num, auth=creds, share=False, blocked_paths=[str(ctx.root)],
+                max_file_size=ctx.settings.max_file_bytes, **LAUNCH)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -74,11 +72,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default=None, help=f"interface (default $INCSEG_HOST or {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=None, help=f"port (default $INCSEG_PORT or {DEFAULT_PORT})")
     parser.add_argument("--auth", default=None, help="user:pass login (default $INCSEG_AUTH)")
+    parser.add_argument("--auth-file", default=None, help="file of user:pass lines (default $INCSEG_AUTH_FILE)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio polls itself at start-up
     try:
-        serve_app(open_store(args.storage), host=args.host, port=args.port, auth=args.auth)
+        serve_app(open_store(args.storage), host=args.host, port=args.port, auth=args.auth, auth_file=args.auth_file)
     except IncsegError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

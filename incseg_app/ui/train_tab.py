@@ -114,7 +114,7 @@ def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
             method = gr.Dropdown(label="Method", choices=[(f"{m.name} — {m.paper}", m.name) for m in methods],
                                  value="finetune", elem_id="train-method")
             new_ids = gr.Dropdown(label="New classes (empty = every tagged class the parent lacks)",
-                                  multiselect=True, choices=[])
+                                  multiselect=True, choices=[], elem_id="train-new")
         method_md = gr.Markdown(method_info("finetune")[0])
         parts_off = gr.CheckboxGroup(label="Switch parts off (ablation)",
                                      choices=list(next(m.parts for m in methods if m.name == "finetune")))

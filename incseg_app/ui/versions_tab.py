@@ -8,7 +8,6 @@ from typing import Any
 
 import gradio as gr
 
-from ..domain.enums import VersionStatus
 from ..services import AppContext, reports, ui_support
 from ..services import versions as version_svc
 from .common import TabParts, esc, guarded, ok

@@ -58,12 +58,12 @@ def test_build_app_returns_blocks_with_every_tab(ctx):
 
 
 def test_launch_settings_default_to_loopback(monkeypatch, caplog):
-    for key in ("INCSEG_HOST", "INCSEG_PORT", "INCSEG_AUTH"):
+    for key in ("INCSEG_HOST", "INCSEG_PORT", "INCSEG_AUTH", "INCSEG_AUTH_FILE"):
         monkeypatch.delenv(key, raising=False)
     assert resolve_launch() == ("127.0.0.1", 7860, None)
     monkeypatch.setenv("INCSEG_PORT", "9000")
     monkeypatch.setenv("INCSEG_AUTH", "ann:secret")
-    assert resolve_launch(host="0.0.0.0") == ("0.0.0.0", 9000, ("ann", "secret"))
+    assert resolve_launch(host="0.0.0.0") == ("0.0.0.0", 9000, [("ann", "secret")])
     monkeypatch.delenv("INCSEG_AUTH")
     with caplog.at_level(logging.WARNING):
         resolve_launch(host="0.0.0.0", port=1234)

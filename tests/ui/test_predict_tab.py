@@ -18,7 +18,7 @@ def test_without_a_version_it_says_to_train(ctx):
 def test_segment_with_the_active_version(filled):
     add_pseudo(filled, [0.5, 0.5, 0.5, 0.5])
     version = training.train_step(filled, training.TrainRequest(method="finetune"))
-    (pick,) = predict_tab.refresh(filled)
+    pick = predict_tab.refresh(filled)
     assert pick["value"] == version.id == versions.active_version(filled).id
     image = np.asarray(Image.open(__import__("io").BytesIO(scene_png(7))).convert("RGB"))
     status, overlay, legend, path = predict_tab.segment(filled, image, pick["value"])

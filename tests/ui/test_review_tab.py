@@ -28,9 +28,9 @@ def test_queue_shows_lowest_confidence_first_with_overlay_legend_and_editor(fill
     assert not np.array_equal(view["image"], view["overlay"])
     assert "sky" in view["legend"] and "#0000ff" in view["legend"]
     editor = view["editor"]
-    layer = editor["value"]["layers"][0]
-    assert layer.shape == (SIZE, SIZE, 4) and tuple(layer[0, 0]) == (0, 0, 255, 255)
-    assert editor["brush"].colors == ["#0000ff", "#00ff00", render.VOID_HEX]
+    assert editor["value"]["layers"] == []  # strokes go on a clear layer over the tinted photo
+    np.testing.assert_array_equal(editor["value"]["background"], view["overlay"])
+    assert editor["brush"].colors == ["#0000ff", "#00ff00", render.VOID_HEX, "#000000"]
     assert editor["brush"].color_mode == "fixed"
 
 
@@ -57,23 +57,24 @@ def test_empty_queue_says_so(filled):
 
 
 def painted_editor(view, class_color=(0, 255, 0)):
-    """The shown editor value with a brush stroke of ``class_color`` over the top-left 8×8 pixels,
-    its antialiased edge a blend of the stroke colour and the sky underneath."""
-    layer = view["editor"]["value"]["layers"][0].copy()
+    """What the browser sends back after a stroke of ``class_color`` over the top-left 8×8 pixels: a
+    clear layer with the stroke, its antialiased edge faint (below the paint threshold)."""
+    layer = np.zeros((SIZE, SIZE, 4), np.uint8)
     layer[:8, :8] = (*class_color, 255)
-    layer[8, :8] = (0, 200, 60, 255)  # nearer green than blue: part of the stroke
+    layer[8, :8] = (*class_color, 30)
     return {"background": view["image"], "layers": [layer], "composite": None}
 
 
 def test_save_correction_is_a_new_accepted_revision(filled):
     ids = add_pseudo(filled, [0.3])
     view = shown(review_tab.show_next(filled, "", []))
-    status, *_ = review_tab.save_correction(filled, view["current"], painted_editor(view), "", [])
+    status, *_ = review_tab.save_correction(filled, view["current"], painted_editor(view), view["work_mask"],
+                                                  "", [])
     assert status.startswith("✅")
     head = masks.head_mask(filled, view["current"]["image_id"])
     assert (head.parent_id, head.kind, head.status) == (ids[0], MaskKind.CORRECTED, ReviewStatus.ACCEPTED)
     expected = scene_mask()
-    expected[:9, :8] = 2
+    expected[:8, :8] = 2
     np.testing.assert_array_equal(masks.read_mask(filled, head.id), expected)
     assert masks.get_mask(filled, ids[0]).kind == MaskKind.PSEUDO  # the old revision is kept
 
@@ -83,20 +84,23 @@ def test_stale_save_is_refused_and_nothing_is_lost(filled):
     view = shown(review_tab.show_next(filled, "", []))
     other = masks.save_mask(filled, view["current"]["image_id"], scene_mask(),
                             expected_parent_id=view["current"]["mask_id"])  # another browser saved first
-    status, *rest = review_tab.save_correction(filled, view["current"], painted_editor(view), "", [])
+    status, *rest = review_tab.save_correction(filled, view["current"], painted_editor(view), view["work_mask"],
+                                                  "", [])
     assert status.startswith("⚠️") and "changed by someone else" in status
     assert all(r == {"__type__": "update"} for r in rest)
     assert masks.head_mask(filled, view["current"]["image_id"]).id == other.id
 
 
-def test_erased_pixels_become_background():
-    colors = {1: (0, 0, 255), 2: (0, 255, 0), 255: render.VOID_RGB}
-    mask = scene_mask()
-    layer = render.mask_to_layer(mask, colors)
-    layer[:4, :4, 3] = 0  # eraser
-    layer[60:, 60:] = (*render.VOID_RGB, 255)  # "unsure" brush
-    out = render.layers_to_mask([layer], colors, mask.shape)
-    assert (out[:4, :4] == 0).all() and (out[60:, 60:] == 255).all() and (out[10:30] == 1).all()
+def test_background_and_unsure_brushes_and_a_resized_canvas():
+    colors = {0: (0, 0, 0), 1: (0, 0, 255), 2: (0, 255, 0), 255: render.VOID_RGB}
+    base = scene_mask()
+    layer = np.zeros((2 * SIZE, 2 * SIZE, 4), np.uint8)  # the canvas came back at twice the size
+    layer[:8, :8] = (0, 0, 0, 255)  # background brush
+    layer[120:, 120:] = (*render.VOID_RGB, 255)  # "unsure" brush
+    layer[70:74, :8] = (10, 240, 20, 255)  # a slightly-off green is still grass
+    out = render.layers_to_mask([layer], colors, base)
+    assert (out[:4, :4] == 0).all() and (out[60:, 60:] == 255).all() and (out[35:37, :4] == 2).all()
+    assert (out[10:30, 10:] == 1).all() and (out[40:58] == 2).all()  # unpainted pixels keep the base
 
 
 def test_click_to_refine_and_undo(filled):
@@ -108,7 +112,7 @@ def test_click_to_refine_and_undo(filled):
     assert points == [(10, 50, True)] and "1 point(s)" in status
     assert mask[50, 10] == 1 and (mask != scene_mask()).any()  # the clicked region became sky
     assert tuple(picture[50, 10]) == (0, 220, 0)  # the positive point is drawn
-    assert editor["value"]["layers"][0][50, 10, 2] == 255  # the editor shows the refined mask
+    assert not np.array_equal(editor["value"]["background"], view["overlay"])  # the editor shows it
     status, picture, editor, mask, points = review_tab.undo(filled, cur, points, 1)
     assert points == [] and np.array_equal(mask, scene_mask())
 
