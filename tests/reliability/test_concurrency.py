@@ -35,12 +35,15 @@ def test_two_browser_sessions_editing_one_mask(store):
     colors = render.palette(classes.list_classes(store))
     session = {"image_id": rec.id, "mask_id": base.id}  # what both browser tabs hold
 
-    def editor(class_id: int) -> dict:
-        return {"layers": [render.mask_to_layer(np.full((6, 8), class_id, np.uint8), colors)]}
+    def editor(class_id: int) -> dict:  # a brush stroke over the whole image in the class colour
+        stroke = np.zeros((6, 8, 4), np.uint8)
+        stroke[..., :3], stroke[..., 3] = colors[class_id], 255
+        return {"layers": [stroke]}
 
-    first = save_correction(store, dict(session), editor(car.id), None, [])
+    work = np.zeros((6, 8), np.uint8)  # the revision both tabs loaded
+    first = save_correction(store, dict(session), editor(car.id), work, None, [])
     assert first[0].startswith("✅")
-    second = save_correction(store, dict(session), editor(road.id), None, [])
+    second = save_correction(store, dict(session), editor(road.id), work, None, [])
     assert second[0].startswith("⚠️") and "changed by someone else" in second[0]
     assert "reload it and redo your edit" in second[0]
     history = masks.mask_history(store, rec.id)

@@ -64,12 +64,11 @@ def test_reload_reattaches_to_the_running_job_and_cancel_sets_the_flag(filled):
     assert jobs.get_job(filled, job.id).cancel_requested
 
 
-def test_a_step_without_data_fails_with_its_reason_shown(filled, runner):
-    status, job_id, *_ = train_tab.start(filled, runner, "finetune", [], [], *DEFAULTS, False, False, "")
-    assert runner.wait(job_id, timeout=60).status == JobStatus.FAILED
-    done = plain(train_tab.poll(filled, job_id, [])[-1])
-    assert done.startswith("⚠️") and "no training images with masks" in done
-    assert versions.list_versions(filled, VersionStatus.READY) == []
+def test_a_step_without_data_is_refused_with_its_reason_before_a_job_starts(filled, runner):
+    status, *_ = train_tab.start(filled, runner, "finetune", [], [], *DEFAULTS, False, False, "")
+    assert status.startswith("⚠️") and "no training images with masks" in status
+    assert jobs.list_jobs(filled, JobKind.TRAIN) == []
+    assert versions.list_versions(filled) == []
 
 
 def test_a_bad_part_is_refused_before_a_job_starts(filled, runner):
