@@ -10,12 +10,14 @@ the last step's old/new split.
 Multi-GPU / multi-node: ``torchrun --nproc_per_node N bench/ciss.py ...`` (``--batch-size`` is the global
 batch, split over the ranks; rank 0 evaluates and writes the results).
 
-Example (2-core CPU, about 23 minutes on an idle machine; see docs/benchmarks.md). Training the
+Example (2-core CPU, about 25 minutes on an idle machine; see docs/benchmarks.md). Training the
 EfficientNet-Lite0 backbone on CPU runs at ~1 image/s (its depthwise-convolution backward is slow), so
 the CPU protocol freezes the ImageNet backbone (``--encoder-lr-mult 0``) and trains neck + decoder
 at ~10-13 images/s:
     python bench/ciss.py --data ../shared/data/camvid --split 6-5 --methods finetune,mib,joint \
-        --epochs 8 --crop 192 --batch-size 8 --encoder-lr-mult 0 --out results.json
+        --epochs 5 --crop 192 --batch-size 8 --encoder-lr-mult 0 --threads 2 --out results.json
+``joint`` trains all classes in one step for ``--epochs`` × number of steps (the passes of the
+incremental runs together) unless ``--joint-epochs`` says otherwise.
 Ablations: ``--parts-off gsc:gsc_relation`` (one extra run per flag; ``+`` joins parts), or
 ``--config runs.json`` = ``[{"label": ..., "method": ..., "parts": {...}}, ...]``.
 """
@@ -27,7 +29,7 @@ import logging
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +117,10 @@ def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, va
             shared = t == 0 and not method.joint and args.shared_base
             step_method, step_cfg = ((get_method("finetune"), MethodConfig("finetune")) if shared
                                      else (method, MethodConfig(spec.method, spec.parts)))
-            result = run_incremental_step(model_cfg, train_cfg, step_method, step_cfg, data, new, parent,
+            step_train = train_cfg
+            if method.joint:  # the upper bound gets the passes of every incremental step together
+                step_train = replace(train_cfg, epochs=args.joint_epochs or train_cfg.epochs * len(steps))
+            result = run_incremental_step(model_cfg, step_train, step_method, step_cfg, data, new, parent,
                                           dist_info=dist_info)
             if shared:
                 SHARED["base"] = result
@@ -225,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--joint-epochs", type=int, default=0,
+                   help="epochs of the joint upper bound (0 = --epochs × number of steps: the same passes as "
+                        "the incremental runs together)")
     p.add_argument("--shared-base", action=argparse.BooleanOptionalAction, default=True,
                    help="train the base step once (finetune) and start every incremental run from it")
     p.add_argument("--weak", action="store_true", help="also run --weak-methods with tags only in the increments")

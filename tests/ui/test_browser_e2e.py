@@ -3,7 +3,7 @@ pseudo-label, accept one mask, correct another with a brush stroke, train two st
 version's forgetting table, roll back and see the active version change — asserting on the page.
 
 Screenshots go to ``$CI_ARTIFACTS`` (or ``test-artifacts/``); the review and versions screenshots are
-copied to ``docs/img/`` for the README. Needs /usr/bin/chromium: skipped without it unless ``CI`` is set.
+copied to ``assets/screenshots/`` for the README. Needs /usr/bin/chromium: skipped without it unless ``CI`` is set.
 """
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def test_curation_round_trip_in_chromium(app_url, shots, tmp_path):
         check_report_and_roll_back(page, first_id, shots)
         browser.close()
     assert versions.active_version(ctx).id == first_id
-    docs = ROOT / "docs" / "img"
+    docs = ROOT / "assets" / "screenshots"
     docs.mkdir(parents=True, exist_ok=True)
     for name in ("review.png", "versions.png"):
         shutil.copyfile(shots / name, docs / name)
