@@ -21,6 +21,17 @@ def store(tmp_path: Path) -> AppContext:
     ctx.close()
 
 
+@pytest.fixture
+def busy(store: AppContext) -> AppContext:
+    """A store with a class, an image and a mask, so "unchanged" is not trivially true."""
+    from incseg_app.services import classes, images, masks
+
+    classes.create_class(store, "car")
+    rec = images.import_uploads(store, [("seed.png", image_bytes(16, 12, 0))], ["car"]).imported[0]
+    masks.save_mask(store, rec.id, np.ones((12, 16), np.uint8))
+    return store
+
+
 def image_bytes(w: int = 32, h: int = 24, seed: int = 0, fmt: str = "PNG") -> bytes:
     """A random RGB image of w×h pixels encoded as ``fmt``."""
     rng = np.random.default_rng(seed)

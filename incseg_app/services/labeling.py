@@ -128,8 +128,8 @@ def _known_background(ctx: AppContext, image: np.ndarray, tagged: set[int]) -> n
 
 
 def start_pseudo_labeling(ctx: AppContext, runner: JobRunner, redo_rejected: bool = False) -> Job:
-    """Check the weights configuration now (a clear error in the request), then label in a job."""
-    describe_weights(ctx.ml.labeling)
+    """Label in a background job (one labelling job per store at a time); a missing configured weight
+    file fails the job with a message naming the file."""
     return runner.submit(JobKind.PSEUDO_LABEL, lambda control: pseudo_label(ctx, control, redo_rejected),
                          {"redo_rejected": redo_rejected}, exclusive=True)
 

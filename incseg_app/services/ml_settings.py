@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
-from ..domain.config import LabelingConfig, ModelConfig, TrainConfig, from_dict
+from ..domain.config import LabelingConfig, ModelConfig, TrainConfig, from_dict, to_dict
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class MLSettings:
         base = cls()
         model, labeling, train = base.model, base.labeling, base.train
         if encoder := pick("encoder", "INCSEG_ENCODER"):
-            model = from_dict(ModelConfig, {**_dict(model), "encoder": encoder})
+            model = from_dict(ModelConfig, {**to_dict(model), "encoder": encoder})
         if clip_model := pick("clip_model", "INCSEG_CLIP_MODEL"):
             model = replace(model, clip_model=clip_model)
             labeling = replace(labeling, clip_model=clip_model)
@@ -44,15 +44,10 @@ class MLSettings:
         if sam := pick("sam_checkpoint", "INCSEG_SAM_CHECKPOINT"):
             labeling = replace(labeling, sam_checkpoint=sam)
         if sam_type := pick("sam_model_type", "INCSEG_SAM_MODEL_TYPE"):
-            labeling = from_dict(LabelingConfig, {**_dict(labeling), "sam_model_type": sam_type})
+            labeling = from_dict(LabelingConfig, {**to_dict(labeling), "sam_model_type": sam_type})
         if device := pick("device", "INCSEG_DEVICE"):
             train = replace(train, device=device)
         return replace(base, model=model, labeling=labeling, train=train)
-
-
-def _dict(obj: object) -> dict:
-    from ..domain.config import to_dict
-    return to_dict(obj)
 
 
 TINY_MODEL = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder_heads=4, decoder_layers=1)

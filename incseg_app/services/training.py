@@ -14,13 +14,14 @@ import json
 import logging
 import shutil
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from ..domain.config import MethodConfig, TrainConfig, to_dict
+from ..domain.config import MethodConfig, ModelConfig, TrainConfig, to_dict
 from ..domain.enums import JobKind, MaskKind, ReviewStatus, Split, VersionStatus
 from ..domain.errors import CancelledError, ValidationError
 from ..domain.records import Job, ModelVersion
+from ..methods.parts import Method
 from ..methods.registry import METHODS, get_method
 from ..storage.repositories import ClassRepo
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
@@ -205,8 +206,8 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
         raise
 
 
-def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method, method_cfg: MethodConfig,
-         train_cfg: TrainConfig, model_cfg, parent_ckpt: Checkpoint | None, control: JobControl | None,
+def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method, method_cfg: MethodConfig,
+         train_cfg: TrainConfig, model_cfg: ModelConfig, parent_ckpt: Checkpoint | None, control: JobControl | None,
          config: dict) -> ModelVersion:
     def progress(fraction: float, message: str, losses: dict[str, float]) -> None:
         if control is not None:
@@ -254,6 +255,6 @@ def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) ->
     _checked_plan(ctx, request)
     _method_config(request)
     _train_config(ctx, request)
-    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in request.__dict__.items()}
+    params = asdict(request)
     return runner.submit(JobKind.TRAIN, lambda control: {"version_id": train_step(ctx, request, control).id},
                          params, exclusive=not ctx.settings.parallel_training)

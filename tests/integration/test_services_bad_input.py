@@ -10,19 +10,11 @@ import numpy as np
 import pytest
 
 from incseg_app.domain.errors import BadFileError, DuplicateError, ValidationError
-from incseg_app.services import AppContext, classes, datasets, images, masks
-from store_helpers import bomb_png, image_bytes, label_png, snapshot, store, write  # noqa: F401
+from incseg_app.services import classes, datasets, images, masks
+from store_helpers import bomb_png, busy, image_bytes, label_png, snapshot, store, write  # noqa: F401
 
 GOOD = image_bytes(16, 12, 1)
 
-
-@pytest.fixture
-def busy(store: AppContext) -> AppContext:
-    """A store with a class, an image and a mask, so "unchanged" is not trivially true."""
-    classes.create_class(store, "car")
-    rec = images.import_uploads(store, [("seed.png", image_bytes(16, 12, 0))], ["car"]).imported[0]
-    masks.save_mask(store, rec.id, np.ones((12, 16), np.uint8))
-    return store
 
 
 def _folder_with(tmp: Path, name: str, data: bytes) -> Path:

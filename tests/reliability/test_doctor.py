@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -15,15 +14,8 @@ from incseg_app.domain import JobKind, JobStatus, VersionStatus
 from incseg_app.domain.errors import ConflictError
 from incseg_app.services import AppContext, classes, doctor, images, jobs, masks, versions
 from incseg_app.storage.orm import JobRow
-from store_helpers import image_bytes, snapshot, store  # noqa: F401
+from store_helpers import busy, image_bytes, snapshot, store  # noqa: F401
 
-
-@pytest.fixture
-def busy(store: AppContext) -> AppContext:
-    classes.create_class(store, "car")
-    rec = images.import_uploads(store, [("seed.png", image_bytes(16, 12, 0))], ["car"]).imported[0]
-    masks.save_mask(store, rec.id, np.ones((12, 16), np.uint8))
-    return store
 
 
 def _dead_owner() -> str:
