@@ -1,0 +1,94 @@
+"""The review queue as one set-based query: the head revisions that match a filter, in review order,
+one page at a time, with the total count (a window function) so a page costs a single query."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from ...domain.enums import MaskKind, ReviewStatus
+from ...domain.records import MaskRevision
+from ..orm import ImageTagRow, MaskAgreementRow, MaskRow
+from .masks import to_mask
+
+STATUS_FILTERS = ("to_review", "accepted", "corrected", "rejected", "reviewed", "all")
+ORDERS = ("likely_wrong", "image")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A head revision at ``position`` (0-based) of ``total`` matching ones."""
+
+    mask: MaskRevision
+    position: int
+    total: int
+    priority: float  # 0..1, lower = more likely wrong
+
+
+def _status_clause(status: str) -> ColumnElement[bool] | None:
+    todo, accepted = ReviewStatus.TO_REVIEW.value, ReviewStatus.ACCEPTED.value
+    return {
+        "to_review": MaskRow.status == todo,
+        "accepted": and_(MaskRow.status == accepted, MaskRow.kind != MaskKind.CORRECTED.value),
+        "corrected": MaskRow.kind == MaskKind.CORRECTED.value,
+        "rejected": MaskRow.status == ReviewStatus.REJECTED.value,
+        "reviewed": MaskRow.status != todo,
+        "all": None,
+    }[status]
+
+
+class ReviewRepo:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def _ranked(self, status: str, tag_id: int | None, order: str) -> Select:
+        """Head revisions matching the filter with their priority, row number and the total."""
+        newer = aliased(MaskRow)
+        priority = (func.coalesce(MaskRow.confidence, literal(0.0))
+                    * func.coalesce(MaskAgreementRow.agreement, literal(1.0))).label("priority")
+        keys = [priority, MaskRow.id] if order == "likely_wrong" else [MaskRow.image_id]
+        q = (select(MaskRow, priority, func.row_number().over(order_by=keys).label("rn"),
+                    func.count().over().label("total"))
+             .outerjoin(MaskAgreementRow, MaskAgreementRow.mask_id == MaskRow.id)
+             .where(~exists().where(newer.image_id == MaskRow.image_id, newer.id > MaskRow.id)))
+        clause = _status_clause(status)
+        if clause is not None:
+            q = q.where(clause)
+        if tag_id is not None:
+            q = q.where(exists().where(ImageTagRow.image_id == MaskRow.image_id, ImageTagRow.class_id == tag_id))
+        return q.order_by(*keys)
+
+    def page(self, status: str, tag_id: int | None, order: str, position: int, size: int = 1) -> list[QueueRow]:
+        """``size`` rows from ``position`` on (fewer at the end of the queue)."""
+        rows = self.s.execute(self._ranked(status, tag_id, order).offset(max(position, 0)).limit(size)).all()
+        return [QueueRow(to_mask(r[0]), int(r.rn) - 1, int(r.total), float(r.priority)) for r in rows]
+
+    def count(self, status: str, tag_id: int | None) -> int:
+        """How many head revisions match (the queue's length)."""
+        sub = self._ranked(status, tag_id, "image").subquery()
+        return int(self.s.scalar(select(func.count()).select_from(sub)) or 0)
+
+    def find(self, status: str, tag_id: int | None, order: str, mask_id: int) -> QueueRow | None:
+        """Where ``mask_id`` sits in the filtered queue (None when it does not match the filter)."""
+        sub = self._ranked(status, tag_id, order).subquery()
+        row = self.s.execute(select(sub).where(sub.c.id == mask_id)).first()
+        if row is None:
+            return None
+        found = self.s.get(MaskRow, mask_id)
+        return QueueRow(to_mask(found), int(row.rn) - 1, int(row.total), float(row.priority)) if found else None
+
+    def set_agreement(self, scores: Sequence[tuple[int, float]], version_id: int) -> None:
+        """Store (mask id, agreement in 0..1) pairs measured against ``version_id``."""
+        for mask_id, agreement in scores:
+            row = self.s.get(MaskAgreementRow, mask_id)
+            if row is None:
+                self.s.add(MaskAgreementRow(mask_id=mask_id, version_id=version_id, agreement=float(agreement)))
+            else:
+                row.version_id, row.agreement = version_id, float(agreement)
+        self.s.flush()
+
+    def agreement(self, mask_id: int) -> float | None:
+        row = self.s.get(MaskAgreementRow, mask_id)
+        return None if row is None else float(row.agreement)
