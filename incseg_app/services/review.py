@@ -25,8 +25,8 @@ from .imageio import decode_mask
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ORDERS", "STATUS_FILTERS", "Decision", "QueueFilter", "QueueItem", "decide", "locate", "matches",
-           "queue_item", "reopen", "save_edit", "undo", "waiting_count"]
+__all__ = ["ORDERS", "STATUS_FILTERS", "Decision", "QueueFilter", "QueueItem", "decide", "item_for", "locate",
+           "matches", "queue_item", "reopen", "save_edit", "undo", "waiting_count"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,23 @@ def locate(ctx: AppContext, filt: QueueFilter, mask_id: int) -> QueueItem | None
     with ctx.unit_of_work() as s:
         row = ReviewRepo(s).find(filt.status, _tag_id(ClassRepo(s), filt.tag), filt.order, mask_id)
         return _item(s, [row] if row else [])
+
+
+def item_for(ctx: AppContext, filt: QueueFilter, mask_id: int) -> QueueItem:
+    """The entry of revision ``mask_id``: where it sits in ``filt``'s queue, or position -1 when it does
+    not match the filter (an item shown after undoing a decision, say)."""
+    found = locate(ctx, filt, mask_id)
+    if found is not None:
+        return found
+    with ctx.unit_of_work() as s:
+        rev = MaskRepo(s).get(mask_id)
+        if rev is None:
+            raise NotFoundError(f"no mask revision with id {mask_id}")
+        image = ImageRepo(s).get(rev.image_id)
+        total = ReviewRepo(s).count(filt.status, _tag_id(ClassRepo(s), filt.tag))
+    if image is None:
+        raise NotFoundError(f"no image with id {rev.image_id}")
+    return QueueItem(rev, image, -1, total, rev.confidence or 0.0)
 
 
 def waiting_count(ctx: AppContext, tag: str | None = None) -> int:

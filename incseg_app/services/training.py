@@ -158,7 +158,7 @@ def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None
                         "them, or tick 'validate on drafts' to measure on them anyway)")
     pending = sum(1 for e in step_entries if e.mask.status == ReviewStatus.TO_REVIEW)
     if pending:
-        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'accepted only' to skip them)")
+        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'reviewed masks only' to skip them)")
     return StepPlan(parent.id if parent else None, parent.name if parent else None,
                     [classes[c].name for c in parent_ids[1:] if c in classes], [classes[c].name for c in new], new,
                     len(step_entries), n_val, dict(Counter(_mask_label(e) for e in step_entries)), warnings,

@@ -20,7 +20,9 @@ from PIL import Image
 from ..domain.enums import JobKind, ReviewStatus, Split
 from ..domain.errors import BadFileError
 from ..domain.records import ImageRecord, Job, MaskRevision
+from ..storage.repositories import ClassRepo
 from . import datasets, images, jobs, masks
+from .classes import next_free_color
 from .context import AppContext
 
 THUMB_SIDE = 192  # pixels, longest side of a gallery thumbnail
@@ -54,6 +56,13 @@ def thumbnail(ctx: AppContext, image_id: int, max_side: int = THUMB_SIDE) -> np.
     img = Image.fromarray(rgb)
     img.thumbnail((max_side, max_side))
     return np.asarray(img)
+
+
+def suggest_class_color(ctx: AppContext) -> str:
+    """A "#rrggbb" no class uses yet (what a new class gets when no colour is given)."""
+    with ctx.unit_of_work() as s:
+        repo = ClassRepo(s)
+        return next_free_color(repo, repo.next_id())
 
 
 def decode_png(data: bytes) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from ...domain.enums import MaskKind, ReviewStatus
@@ -46,8 +46,9 @@ class ReviewRepo:
     def _ranked(self, status: str, tag_id: int | None, order: str) -> Select:
         """Head revisions matching the filter with their priority, row number and the total."""
         newer = aliased(MaskRow)
-        priority = (func.coalesce(MaskRow.confidence, literal(0.0))
-                    * func.coalesce(MaskAgreementRow.agreement, literal(1.0))).label("priority")
+        drafted = case((MaskRow.kind == MaskKind.PSEUDO.value, func.coalesce(MaskRow.confidence, literal(0.0))),
+                       else_=literal(1.0))  # a person's mask (ground truth, correction) is not "likely wrong"
+        priority = (drafted * func.coalesce(MaskAgreementRow.agreement, literal(1.0))).label("priority")
         keys = [priority, MaskRow.id] if order == "likely_wrong" else [MaskRow.image_id]
         q = (select(MaskRow, priority, func.row_number().over(order_by=keys).label("rn"),
                     func.count().over().label("total"))
