@@ -51,13 +51,16 @@ class HierarchyOptions:
         compactness: SLIC colour/space trade-off.
         work_side: the tree is built on the image shrunk to this longer side, pixels (0 = full size).
         colour_weight: weight of the CIELAB mean-colour difference against the border gradient.
+        size_power: the merge cost is scaled by (smaller region's area / mean superpixel area) to this
+            power, so slivers merge first and one region does not swallow the image (our choice; the
+            ablation in docs/benchmarks.md shows it helps).
     """
 
     n_leaves: int = 400
     compactness: float = 12.0
     work_side: int = 320
-    colour_weight: float = 0.5
-    size_power: float = 0.0
+    colour_weight: float = 2.0
+    size_power: float = 0.5
 
 
 class RegionHierarchy:
