@@ -34,6 +34,7 @@ PHOTO_QUALITY = 90  # JPEG quality of the photo sent to the editor
 _TREES = HierarchyCache(capacity=16)
 _PHOTOS = LruCache(32)
 _PHOTO_LOCK = threading.Lock()
+_PREFETCHES: set[threading.Thread] = set()
 
 
 def editor_photo(ctx: AppContext, image_id: int) -> bytes:
@@ -104,9 +105,26 @@ def prefetch(ctx: AppContext, image_ids: Sequence[int]) -> threading.Thread | No
             except Exception:  # noqa: BLE001 - a failed prefetch only costs time later
                 log.warning("prefetch of image %d failed", image_id, exc_info=True)
 
-    thread = threading.Thread(target=work, name="incseg-prefetch", daemon=True)
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with _PHOTO_LOCK:
+                _PREFETCHES.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, name="incseg-prefetch", daemon=True)
+    with _PHOTO_LOCK:
+        _PREFETCHES.add(thread)
     thread.start()
     return thread
+
+
+def wait_for_prefetch(timeout: float | None = None) -> None:
+    """Block until the running prefetches have finished (benchmarks, tests)."""
+    with _PHOTO_LOCK:
+        running = list(_PREFETCHES)
+    for thread in running:
+        thread.join(timeout)
 
 
 def agreement(draft: np.ndarray, predicted: np.ndarray, known: set[int]) -> float | None:

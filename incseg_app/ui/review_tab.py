@@ -16,7 +16,7 @@ from ..services import classes as class_svc
 from ..services import jobs as job_svc
 from ..services.runner import JobRunner
 from . import review_view
-from .common import TabParts, esc, guarded, ok, progress_html, warn
+from .common import TabParts, guarded, ok, progress_html, warn
 from .mask_editor import MaskEditor
 from .mask_editor.component import EditorState
 

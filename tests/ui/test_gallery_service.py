@@ -6,10 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from incseg_app.domain.enums import ReviewStatus, Split
+from incseg_app.domain.enums import Split
 from incseg_app.domain.errors import ConflictError, ValidationError
 from incseg_app.services import gallery, images, masks, training
-from ui_helpers import add_pseudo, ctx, filled, scene_png  # noqa: F401
+from ui_helpers import add_pseudo, ctx, filled  # noqa: F401
 
 
 def test_pages_say_whether_more_follow(filled):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from incseg_app.domain.enums import MaskKind, ReviewStatus, Split
+from incseg_app.domain.enums import MaskKind, ReviewStatus
 from incseg_app.domain.errors import ConflictError, ValidationError
-from incseg_app.services import images, masks, review, review_editor
+from incseg_app.services import masks, review, review_editor
 from incseg_app.services.review import QueueFilter
 from incseg_app.storage.repositories import ReviewRepo
 from store_helpers import label_png

@@ -43,42 +43,47 @@ class ReviewRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    def _ranked(self, status: str, tag_id: int | None, order: str) -> Select:
-        """Head revisions matching the filter with their priority, row number and the total."""
+    def _filtered(self, q: Select, status: str, tag_id: int | None) -> Select:
+        """``q`` restricted to head revisions matching the status and tag filters."""
         newer = aliased(MaskRow)
-        drafted = case((MaskRow.kind == MaskKind.PSEUDO.value, func.coalesce(MaskRow.confidence, literal(0.0))),
-                       else_=literal(1.0))  # a person's mask (ground truth, correction) is not "likely wrong"
-        priority = (drafted * func.coalesce(MaskAgreementRow.agreement, literal(1.0))).label("priority")
-        keys = [priority, MaskRow.id] if order == "likely_wrong" else [MaskRow.image_id]
-        q = (select(MaskRow, priority, func.row_number().over(order_by=keys).label("rn"),
-                    func.count().over().label("total"))
-             .outerjoin(MaskAgreementRow, MaskAgreementRow.mask_id == MaskRow.id)
-             .where(~exists().where(newer.image_id == MaskRow.image_id, newer.id > MaskRow.id)))
+        q = q.where(~exists().where(newer.image_id == MaskRow.image_id, newer.id > MaskRow.id))
         clause = _status_clause(status)
         if clause is not None:
             q = q.where(clause)
         if tag_id is not None:
             q = q.where(exists().where(ImageTagRow.image_id == MaskRow.image_id, ImageTagRow.class_id == tag_id))
-        return q.order_by(*keys)
+        return q
+
+    def _ranked(self, status: str, tag_id: int | None, order: str) -> Select:
+        """Narrow rows (id, priority, row number, total) of the filtered queue in review order: the
+        window functions sort ids and numbers only, never whole revision rows."""
+        drafted = case((MaskRow.kind == MaskKind.PSEUDO.value, func.coalesce(MaskRow.confidence, literal(0.0))),
+                       else_=literal(1.0))  # a person's mask (ground truth, correction) is not "likely wrong"
+        priority = (drafted * func.coalesce(MaskAgreementRow.agreement, literal(1.0))).label("priority")
+        keys = [priority, MaskRow.id] if order == "likely_wrong" else [MaskRow.image_id]
+        q = (select(MaskRow.id.label("id"), priority, func.row_number().over(order_by=keys).label("rn"),
+                    func.count().over().label("total"))
+             .outerjoin(MaskAgreementRow, MaskAgreementRow.mask_id == MaskRow.id))
+        return self._filtered(q, status, tag_id).order_by(*keys)
+
+    def _rows(self, ranked: Select) -> list[QueueRow]:
+        sub = ranked.subquery()
+        q = select(MaskRow, sub.c.priority, sub.c.rn, sub.c.total).join(sub, sub.c.id == MaskRow.id).order_by(sub.c.rn)
+        return [QueueRow(to_mask(r[0]), int(r.rn) - 1, int(r.total), float(r.priority)) for r in self.s.execute(q)]
 
     def page(self, status: str, tag_id: int | None, order: str, position: int, size: int = 1) -> list[QueueRow]:
         """``size`` rows from ``position`` on (fewer at the end of the queue)."""
-        rows = self.s.execute(self._ranked(status, tag_id, order).offset(max(position, 0)).limit(size)).all()
-        return [QueueRow(to_mask(r[0]), int(r.rn) - 1, int(r.total), float(r.priority)) for r in rows]
+        return self._rows(self._ranked(status, tag_id, order).offset(max(position, 0)).limit(size))
 
     def count(self, status: str, tag_id: int | None) -> int:
         """How many head revisions match (the queue's length)."""
-        sub = self._ranked(status, tag_id, "image").subquery()
-        return int(self.s.scalar(select(func.count()).select_from(sub)) or 0)
+        return int(self.s.scalar(self._filtered(select(func.count()).select_from(MaskRow), status, tag_id)) or 0)
 
     def find(self, status: str, tag_id: int | None, order: str, mask_id: int) -> QueueRow | None:
         """Where ``mask_id`` sits in the filtered queue (None when it does not match the filter)."""
         sub = self._ranked(status, tag_id, order).subquery()
-        row = self.s.execute(select(sub).where(sub.c.id == mask_id)).first()
-        if row is None:
-            return None
-        found = self.s.get(MaskRow, mask_id)
-        return QueueRow(to_mask(found), int(row.rn) - 1, int(row.total), float(row.priority)) if found else None
+        rows = self._rows(select(sub).where(sub.c.id == mask_id))
+        return rows[0] if rows else None
 
     def set_agreement(self, scores: Sequence[tuple[int, float]], version_id: int) -> None:
         """Store (mask id, agreement in 0..1) pairs measured against ``version_id``."""
