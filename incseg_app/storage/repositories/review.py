@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ...domain.enums import MaskKind, ReviewStatus
 from ...domain.records import MaskRevision
 from ..orm import ImageTagRow, MaskAgreementRow, MaskRow
-from .masks import to_mask
+from .masks import head_ids_subquery, to_mask
 
 STATUS_FILTERS = ("to_review", "accepted", "corrected", "rejected", "reviewed", "all")
 ORDERS = ("likely_wrong", "image")
@@ -45,8 +45,7 @@ class ReviewRepo:
 
     def _filtered(self, q: Select, status: str, tag_id: int | None) -> Select:
         """``q`` restricted to head revisions matching the status and tag filters."""
-        newer = aliased(MaskRow)
-        q = q.where(~exists().where(newer.image_id == MaskRow.image_id, newer.id > MaskRow.id))
+        q = q.where(MaskRow.id.in_(head_ids_subquery()))  # one grouped pass over the (image_id, id) index
         clause = _status_clause(status)
         if clause is not None:
             q = q.where(clause)
