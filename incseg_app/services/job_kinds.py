@@ -12,6 +12,7 @@ pull in torch for commands that need no model.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 JobFunction = Callable[[AppContext, "dict[str, Any]", "JobControl"], "dict[str, Any]"]
 RUNTIME_KEY = "runtime"
+JOB_BUSY_TIMEOUT_MS = 15 * 60 * 1000
 
 
 def _train(ctx: AppContext, params: dict[str, Any], control: "JobControl") -> dict[str, Any]:
@@ -66,11 +68,13 @@ def runtime_of(ctx: AppContext) -> dict[str, Any]:
     return {"ml": to_dict(ctx.ml), "store": to_dict(ctx.settings)}
 
 
-def context_for(ctx: AppContext, params: dict[str, Any]) -> AppContext:
-    """A context on the same store and database with the settings stored in a job's ``params``
-    (``ctx`` itself when the job has none)."""
-    runtime = params.get(RUNTIME_KEY)
-    if not runtime:
-        return ctx
-    return AppContext(ctx.root, from_dict(StoreSettings, runtime["store"]), from_dict(MLSettings, runtime["ml"]),
-                      ctx.database_url)
+def job_context(ctx: AppContext, params: dict[str, Any] | None = None) -> AppContext:
+    """The context a job runs with: the same store and database, the settings stored in the job's
+    ``params`` (else ``ctx``'s), and a lock wait of ``JOB_BUSY_TIMEOUT_MS`` instead of the interactive
+    busy timeout — a job waits out another process's long write (an import) rather than fail on it.
+    Its progress writes pass a short ``wait_ms`` of their own. Close it when the job ends."""
+    runtime = (params or {}).get(RUNTIME_KEY)
+    settings = from_dict(StoreSettings, runtime["store"]) if runtime else ctx.settings
+    ml = from_dict(MLSettings, runtime["ml"]) if runtime else ctx.ml
+    patient = replace(settings, busy_timeout_ms=max(settings.busy_timeout_ms, JOB_BUSY_TIMEOUT_MS))
+    return AppContext(ctx.root, patient, ml, ctx.database_url)

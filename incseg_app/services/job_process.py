@@ -29,7 +29,7 @@ from ..domain.errors import CancelledError, ConflictError
 from ..domain.records import Job
 from . import jobs
 from .context import AppContext
-from .job_kinds import context_for, job_function, runtime_of
+from .job_kinds import job_function, runtime_of
 from .runner import run_job
 
 log = logging.getLogger(__name__)
@@ -163,11 +163,6 @@ def _cancel_on_sigterm(signum: int, _frame: Any) -> None:
 def run_in_this_process(ctx: AppContext, job_id: int, heartbeat_s: float = 10.0) -> Job:
     """The child's side: run job ``job_id`` (QUEUED) here with the settings stored in its params."""
     job = jobs.get_job(ctx, job_id)
-    run_ctx = context_for(ctx, job.params)
     fn = job_function(job.kind)
     signal.signal(signal.SIGTERM, _cancel_on_sigterm)
-    try:
-        return run_job(run_ctx, job_id, lambda control: fn(run_ctx, job.params, control), heartbeat_s)
-    finally:
-        if run_ctx is not ctx:
-            run_ctx.close()
+    return run_job(ctx, job_id, lambda control: fn(control.ctx, job.params, control), heartbeat_s)

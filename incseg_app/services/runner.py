@@ -22,7 +22,7 @@ from ..domain.errors import CancelledError, ConflictError, IncsegError, StoreBus
 from ..domain.records import Job
 from . import jobs
 from .context import AppContext
-from .job_kinds import job_function, runtime_of
+from .job_kinds import job_context, job_function, runtime_of
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,18 @@ def run_job(ctx: AppContext, job_id: int, fn: JobFn, heartbeat_s: float = 10.0,
             min_interval_s: float = 0.5) -> Job:
     """Run ``fn`` for the QUEUED job ``job_id`` here and now, recording how it ended; returns the row.
 
-    Never raises for the job's own errors: they end up in the row (FAILED with the message, CANCELLED).
+    ``fn`` should do its work through ``control.ctx`` (``job_kinds.job_context``: the job's settings and
+    a long lock wait). Never raises for the job's own errors: they end up in the row (FAILED with the
+    message, CANCELLED).
     """
+    job_ctx = job_context(ctx, jobs.get_job(ctx, job_id).params)
+    try:
+        return _run(job_ctx, job_id, fn, heartbeat_s, min_interval_s)
+    finally:
+        job_ctx.close()
+
+
+def _run(ctx: AppContext, job_id: int, fn: JobFn, heartbeat_s: float, min_interval_s: float) -> Job:
     stop = threading.Event()
     try:
         try:
@@ -145,7 +155,7 @@ class JobRunner:
     def launch(self, kind: JobKind, params: dict[str, Any], exclusive: bool = False) -> Job:
         """Run the job function registered for ``kind`` (``job_kinds``) on ``params`` in a thread."""
         fn = job_function(kind)
-        return self.submit(kind, lambda control: fn(self.ctx, params, control),
+        return self.submit(kind, lambda control: fn(control.ctx, params, control),
                            {**params, "runtime": runtime_of(self.ctx)}, exclusive)
 
     def wait(self, job_id: int, timeout: float | None = None) -> Job:
