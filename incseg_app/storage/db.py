@@ -75,8 +75,10 @@ def make_engine(url: str | Path | URL, busy_timeout_ms: int = 30_000, foreign_ke
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, busy_timeout_ms, foreign_keys)
     # lock_timeout bounds every lock wait like SQLite's busy timeout; the statement itself may run long.
-    return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8,
-                         connect_args={"options": f"-c lock_timeout={int(busy_timeout_ms)}"})
+    # Server options already in the URL (``?options=-csearch_path%3Dteam``) are kept.
+    options = " ".join(filter(None, [url.query.get("options", ""), f"-c lock_timeout={int(busy_timeout_ms)}"]))
+    return create_engine(url.difference_update_query(["options"]), pool_pre_ping=True, pool_size=4,
+                         max_overflow=8, connect_args={"options": options})
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int, foreign_keys: bool) -> Engine:
