@@ -50,7 +50,8 @@ def _child_env(ctx: AppContext) -> dict[str, str]:
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[2])  # the child runs this very code
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-    env.pop("INCSEG_DATABASE_URL", None)
+    for key in ("INCSEG_DATABASE_URL", "INCSEG_AUTH", "INCSEG_AUTH_FILE"):  # a job serves nobody
+        env.pop(key, None)
     if ctx.database_url:
         env["INCSEG_DATABASE_URL"] = ctx.database_url
     return env
