@@ -69,7 +69,8 @@ def tiny_openclip(tmp_path_factory) -> tuple[str, Path]:
 # twin is skipped; on CI (``CI`` set) a missing server is a failure.
 PG_ENV = "INCSEG_TEST_DATABASE_URL"
 BOTH_BACKENDS = ("integration/test_services_", "integration/test_training_service",
-                 "integration/test_labeling_service", "reliability/test_concurrency", "reliability/test_team_database")
+                 "integration/test_labeling_service", "reliability/test_concurrency", "reliability/test_team_database",
+                 "reliability/test_job_process")
 TESTS_DIR = Path(__file__).resolve().parent
 
 

@@ -263,7 +263,9 @@ def _interrupt(session: Session, stale_after_s: float) -> list[Job]:
         log.warning("job(s) %s were interrupted: the process running them stopped", sorted(j.id for j in stale))
     ended = []
     for job in stale:
-        repo.get(job.id, for_update=True)
+        current = repo.get(job.id, for_update=True)
+        if current is None or current.status.finished:  # ended by its process in the meantime
+            continue
         ready = versions.ids_of_job(job.id, VersionStatus.READY)
         if ready:
             ended.append(_close(session, job.id, JobStatus.DONE, progress=1.0, result={"version_id": ready[-1]},
