@@ -11,7 +11,8 @@ so a job whose process is gone — queued or running — is recognised at once b
 Writes that must not be lost (start, finish, fail, cancel, interrupt) retry with backoff while the
 store is busy (``STATUS_RETRY_S``); ending a job also ends the TRAINING version it was producing in the
 same transaction, so a failed job never leaves a version in ``training``. Progress writes wait only
-briefly (``progress_write``) and are dropped, never fatal, when the store is busy.
+briefly (``update_progress(wait_ms=…)``) and are skipped by ``runner.JobControl``, never fatal, when
+the store is busy.
 """
 from __future__ import annotations
 
