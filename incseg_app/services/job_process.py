@@ -125,7 +125,7 @@ class ProcessJobRunner:
 
     def _wait_or_stop(self, job_id: int, proc: subprocess.Popen) -> int:
         """Wait for the child; once its cancel flag is set, give it ``grace_s``, then SIGTERM, then SIGKILL."""
-        cancelled_at = None
+        cancelled_at, terminated = None, False
         while True:
             try:
                 return proc.wait(timeout=self.poll_s)
@@ -138,9 +138,13 @@ class ProcessJobRunner:
                 except Exception:  # a busy or unreachable database: look again at the next poll
                     log.debug("job %d: could not read the cancel flag", job_id, exc_info=True)
             elif now - cancelled_at > self.grace_s + self.kill_after_s:
+                log.warning("job %d did not stop after SIGTERM: killing it", job_id)
                 proc.kill()
-            elif now - cancelled_at > self.grace_s:
+            elif now - cancelled_at > self.grace_s and not terminated:
+                # Once only: a second SIGTERM would interrupt the child's own clean-up.
+                log.info("job %d did not stop within %.0f s of its cancel: SIGTERM", job_id, self.grace_s)
                 proc.terminate()
+                terminated = True
 
     def _after_exit(self, job_id: int, code: int, log_path: Path) -> None:
         job = jobs.get_job(self.ctx, job_id)
