@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -36,6 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ..domain.errors import ConflictError, StoreBusyError, ValidationError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -138,18 +138,51 @@ def retry_busy(fn: Callable[[], T], deadline_s: float, what: str, first_wait_s: 
 
 def alembic_config() -> Config:
     """Alembic config built in code: no alembic.ini is needed on the user's side."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
+
+
+def _file_heads() -> set[str]:
+    """Head revision ids, read from the migration files' ``revision``/``down_revision`` lines."""
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if found := _REVISION.search(source):
+            revisions.add(found.group(1))
+        if down := _DOWN.search(source):
+            downs.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return revisions - downs
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database's Alembic revisions are exactly the migration files' heads (without
+    importing alembic, so a command that only reads the store starts fast)."""
+    try:
+        with engine.connect() as conn:
+            current = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except DBAPIError:  # no alembic_version table yet: a new store
+        return False
+    return bool(current) and current == _file_heads()
 
 
 def migrate(url: str | Path, busy_timeout_ms: int = 30_000) -> None:
@@ -161,8 +194,10 @@ def migrate(url: str | Path, busy_timeout_ms: int = 30_000) -> None:
     """
     engine = make_engine(url, busy_timeout_ms, foreign_keys=False)
     try:
-        if current_revision(engine) == head_revision():
+        if _at_head(engine) or current_revision(engine) == head_revision():
             return
+        from alembic import command
+
         cfg = alembic_config()
         sqlite = engine.dialect.name == "sqlite"
         with engine.execution_options(**{_IMMEDIATE: True}).begin() as conn:
@@ -203,6 +238,7 @@ class Database:
         self.dialect = full.get_backend_name()
         self.path: Path | None = Path(full.database) if self.dialect == "sqlite" and full.database else None
         self.url = full.render_as_string(hide_password=True)
+        self.busy_timeout_ms = busy_timeout_ms
         self.engine = make_engine(full, busy_timeout_ms)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{_IMMEDIATE: True}),
@@ -242,8 +278,11 @@ class Database:
                     raise
         except DBAPIError as exc:
             if is_busy(exc):
-                raise StoreBusyError("the store is busy with another long write (an import, a backup or a "
-                                     "repair); try again when it has finished") from exc
+                waited = (wait_ms if wait_ms is not None else self.busy_timeout_ms) / 1000
+                raise StoreBusyError(
+                    f"the store is busy: another process has held its write lock for more than {waited:g} s "
+                    "(a long import, a repair or a training step saving its results); nothing was changed, "
+                    "try again in a moment") from exc
             if isinstance(exc, IntegrityError) and getattr(exc.orig, "sqlstate", None) == "23505":
                 raise ConflictError("someone else saved the same thing at the same moment; reload and try "
                                     "again") from exc
