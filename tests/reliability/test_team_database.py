@@ -134,3 +134,16 @@ def test_long_free_text_fits_on_every_back_end(store):
 def test_bad_database_urls_are_refused_with_a_message(tmp_path):
     with pytest.raises(ValidationError, match="unsupported database URL 'mysql://u:\\*\\*\\*@h/db'"):
         open_store(tmp_path / "s", StoreSettings(), database_url="mysql://u:secret@h/db")
+
+
+def test_the_cli_reaches_the_database_given_by_option(store, database_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from incseg_app.cli import cli
+
+    monkeypatch.delenv("INCSEG_DATABASE_URL", raising=False)  # only the option may say where it is
+    option = ["--database-url", database_url] if database_url else []
+    out = CliRunner().invoke(cli, ["--storage", str(store.root), *option, "classes", "add", "lane"])
+    assert out.exit_code == 0, out.output
+    assert [c.name for c in classes.list_classes(store)] == ["lane"]
+    assert (store.root / "incseg.db").exists() == (database_url is None)  # no stray SQLite file on PostgreSQL
