@@ -26,7 +26,7 @@ from ..storage.repositories import ReviewRepo
 from . import images, labeling, masks, versions
 from .classes import list_classes
 from .context import AppContext
-from .runner import JobControl, JobRunner
+from .runner import JobControl, Launcher
 
 log = logging.getLogger(__name__)
 
@@ -165,12 +165,12 @@ def score_drafts(ctx: AppContext, control: JobControl | None = None) -> dict:
     return {"scored": len(scored), "version_id": version.id}
 
 
-def start_scoring(ctx: AppContext, runner: JobRunner) -> Job:
-    """Rank the drafts against the active version in a background job (refused without a version)."""
+def start_scoring(ctx: AppContext, runner: Launcher) -> Job:
+    """Rank the drafts against the active version in a background job (``job_kinds``: an EVALUATE job;
+    refused without a version or without drafts)."""
     if versions.active_version(ctx) is None:
         raise ValidationError("no model version yet: train a first step, then rank the drafts against it")
     if not masks.review_queue(ctx, limit=1):
         raise ValidationError("no draft waits for review")
-    return runner.submit(JobKind.EVALUATE, lambda control: score_drafts(ctx, control), {"what": "rank drafts"},
-                         exclusive=True)
+    return runner.launch(JobKind.EVALUATE, {"what": "rank drafts against the active version"}, exclusive=True)
 

@@ -14,7 +14,7 @@ from ..domain.enums import JobKind, ReviewStatus
 from ..services import AppContext, labeling, masks, review, review_editor, ui_support
 from ..services import classes as class_svc
 from ..services import jobs as job_svc
-from ..services.runner import JobRunner
+from ..services.runner import Launcher
 from . import review_view
 from .common import TabParts, guarded, ok, progress_html, warn
 from .mask_editor import MaskEditor
@@ -125,7 +125,7 @@ def refine_fn(ctx: AppContext) -> Any:
 
 
 @guarded(3)
-def start_job(ctx: AppContext, runner: JobRunner, what: str, redo_rejected: bool) -> tuple[Any, ...]:
+def start_job(ctx: AppContext, runner: Launcher, what: str, redo_rejected: bool) -> tuple[Any, ...]:
     """Start pseudo-labelling ("label") or ranking the drafts against the model ("rank")."""
     if what == "label":
         job = labeling.start_pseudo_labeling(ctx, runner, redo_rejected)
@@ -162,7 +162,7 @@ def refresh(ctx: AppContext, cur: dict | None, *filters: Any) -> tuple[Any, ...]
             gr.update(choices=[("all tags", ""), *names]), *item)
 
 
-def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
+def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
     """Widgets and handlers of the review tab."""
     with gr.Tab("Pseudo-label & review", id="review") as tab:
         gr.Markdown(NEXT)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..domain.errors import IncsegError, ValidationError
 from ..services import AppContext, open_store
 from ..services.access import resolve_credentials
+from ..services.job_process import ProcessJobRunner
 from ..services.jobs import interrupt_stale_jobs
 from ..services.ml_settings import MLSettings
 from .app import LAUNCH, build_app
@@ -68,7 +69,7 @@ def serve_app(ctx: AppContext, host: str | None = None, port: int | None = None,
     host, port_num, creds = resolve_launch(host, port, auth, auth_file)
     for job in interrupt_stale_jobs(ctx):
         log.warning("job %d (%s) was interrupted by a previous shutdown", job.id, job.kind.value)
-    demo = build_app(ctx)
+    demo = build_app(ctx, ProcessJobRunner(ctx))  # jobs run in child processes: a crash there spares the server
     demo.launch(server_name=host, server_port=port_num, auth=creds, share=False, blocked_paths=[str(ctx.root)],
                 max_file_size=ctx.settings.max_file_bytes, **LAUNCH)
 
@@ -82,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=None, help=f"port (default $INCSEG_PORT or {DEFAULT_PORT})")
     parser.add_argument("--auth", default=None, help="user:pass login (default $INCSEG_AUTH)")
     parser.add_argument("--auth-file", default=None, help="file of user:pass lines (default $INCSEG_AUTH_FILE)")
+    parser.add_argument("--database-url", default=None,
+                        help="database (default $INCSEG_DATABASE_URL, else incseg.db in the store folder)")
     for flag, key, text in ML_FLAGS:
         parser.add_argument(flag, dest=key, default=None, help=text)
     args = parser.parse_args(argv)
@@ -89,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio polls itself at start-up
     try:
         ml = MLSettings.from_env(**{key: getattr(args, key) for _, key, _ in ML_FLAGS})
-        serve_app(open_store(args.storage, ml=ml), host=args.host, port=args.port, auth=args.auth,
-                  auth_file=args.auth_file)
+        serve_app(open_store(args.storage, ml=ml, database_url=args.database_url), host=args.host, port=args.port,
+                  auth=args.auth, auth_file=args.auth_file)
     except IncsegError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -1,7 +1,7 @@
 """Review UI: per-iteration job metrics, draft/model agreement, and the image trash.
 
 Revision ID: i14_review_ui
-Revises: 0001
+Revises: i16db_postgres
 Create Date: 2026-11-30
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'i14_review_ui'
-down_revision = '0001'
+down_revision = 'i16db_postgres'
 branch_labels = None
 depends_on = None
 
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table('trash',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('image_id', sa.Integer(), nullable=False),
-    sa.Column('original_name', sa.String(length=512), nullable=False),
+    sa.Column('original_name', sa.Text(), nullable=False),
     sa.Column('manifest', sa.JSON(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
