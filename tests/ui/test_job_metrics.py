@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from incseg_app.domain.enums import JobKind, JobStatus
 from incseg_app.services import job_metrics, jobs, training
+from store_helpers import tiny_store  # noqa: F401
 from ui_helpers import add_pseudo, ctx, filled, runner  # noqa: F401
 
 
@@ -35,3 +36,18 @@ def test_a_training_job_stores_its_loss_per_iteration(filled, runner):
     points = job_metrics.job_metrics(filled, job.id, "total")
     assert [p.seq for p in points] == list(range(1, len(points) + 1)) and len(points) >= 2
     assert points[-1].progress == 1.0 and job_metrics.loss_curve(filled, job.id)[-1][0] == 100.0
+
+
+def test_a_training_child_process_writes_its_loss_rows(tiny_store):
+    """Jobs of the web UI run in child processes: the metrics are written by the job's own code there."""
+    from incseg_app.services.job_process import ProcessJobRunner
+    from store_helpers import add_shapes_project
+
+    add_shapes_project(tiny_store, (0, 1), n_train=4, n_val=1)
+    runner = ProcessJobRunner(tiny_store, poll_s=0.1)
+    job = training.start_training(tiny_store, runner, training.TrainRequest(method="finetune", epochs=2, batch_size=2))
+    done = runner.wait(job.id, timeout=300)
+    assert done.status == JobStatus.DONE, done.error
+    assert runner.pid(job.id) != __import__("os").getpid()
+    points = job_metrics.job_metrics(tiny_store, job.id, "total")
+    assert len(points) >= 2 and points[-1].progress == 1.0
