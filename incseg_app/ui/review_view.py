@@ -30,8 +30,12 @@ def palette(ctx: AppContext) -> list[EditorClass]:
 
 
 def editor_item(ctx: AppContext, item: review.QueueItem) -> EditorItem:
+    """The photo and mask of a queue entry, the palette starting on the image's first tag."""
+    colours = palette(ctx)
+    tagged = [c.id for c in colours if c.name in item.image.tags]
     return EditorItem(item.image.id, item.mask.id, review_editor.editor_photo(ctx, item.image.id),
-                      mask_svc.read_mask(ctx, item.mask.id), palette(ctx), item.image.original_name)
+                      mask_svc.read_mask(ctx, item.mask.id), colours, item.image.original_name,
+                      tagged[0] if tagged else None)
 
 
 def position_line(filt: review.QueueFilter, item: review.QueueItem | None) -> str:

@@ -6,8 +6,8 @@ undoing an accept restores the status, a reviewed mask can be reopened) → trai
 default method is not finetune; the loss chart survives a reload) → versions (heatmap, roll back, the
 pickers say which version is active).
 
-Screenshots go to ``$CI_ARTIFACTS`` (or ``test-artifacts/``); the review, editor and versions ones
-are copied to ``assets/screenshots/`` for the README. Needs /usr/bin/chromium: skipped without it
+Screenshots go to ``$CI_ARTIFACTS`` (or ``test-artifacts/``); the versions one is copied to
+``assets/screenshots/`` for the README (the review and editor ones come from ``test_browser_screens``). Needs /usr/bin/chromium: skipped without it
 unless ``CI`` is set.
 """
 from __future__ import annotations
@@ -127,7 +127,7 @@ def edit_and_save(page, ctx, shots: Path) -> None:
     press(page, "2")
     stroke(page, canvas, (0.2, 0.2), (0.8, 0.2))
     expect(canvas).to_have_attribute("data-dirty", "true")
-    page.screenshot(path=str(shots / "editor.png"), full_page=False)
+    page.screenshot(path=str(shots / "e2e-editor.png"), full_page=False)
     page.locator("[data-testid=save]").click()
     expect(page.locator("#review-status")).to_contain_text("Saved your correction", timeout=30_000)
     head = masks.head_mask(ctx, shown.image_id)
@@ -152,7 +152,7 @@ def revert_accept_undo_reopen(page, ctx, shots: Path) -> None:
     expect(page.locator("#review-status")).to_contain_text("Nothing changed")
     assert masks.head_mask(ctx, shown.image_id) == shown  # the draft was not stored as corrected
 
-    page.screenshot(path=str(shots / "review.png"), full_page=True)
+    page.screenshot(path=str(shots / "e2e-review.png"), full_page=True)
     press(page, "a")
     expect(page.locator("#review-status")).to_contain_text(f"Revision {shown.id} accepted")
     assert masks.get_mask(ctx, shown.id).status == ReviewStatus.ACCEPTED
@@ -266,5 +266,4 @@ def test_curation_round_trip_in_chromium(app_url, shots, tmp_path):
     assert not [e for e in errors if "CONTENT_LENGTH" in e.upper()]
     docs = ROOT / "assets" / "screenshots"
     docs.mkdir(parents=True, exist_ok=True)
-    for name in ("review.png", "editor.png", "versions.png"):
-        shutil.copyfile(shots / name, docs / name)
+    shutil.copyfile(shots / "versions.png", docs / "versions.png")  # review and editor: test_browser_screens

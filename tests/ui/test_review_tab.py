@@ -41,6 +41,7 @@ def test_the_first_item_opens_on_load_with_position_palette_and_photo(filled):
     np.testing.assert_array_equal(editor.labels, scene_mask())
     assert [(c.name, c.key) for c in editor.classes] == [("sky", "1"), ("grass", "2"), ("background", "0"),
                                                          ("unsure", "X")]
+    assert editor.default_class == 1  # the palette starts on the image's first tag
     again = review_tab.refresh(filled, view["current"], *FILTERS)
     assert all(v == {"__type__": "update"} for v in again[4:])  # an item on screen is left alone
 

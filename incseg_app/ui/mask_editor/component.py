@@ -51,6 +51,7 @@ class EditorItem:
     labels: np.ndarray
     classes: Sequence[EditorClass]
     title: str = ""
+    default_class: int | None = None  # the class the palette starts on (e.g. the image's first tag)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class MaskEditor(Component):
         return {"key": f"{value.image_id}:{value.mask_id}:{uuid.uuid4().hex[:8]}", "image_id": value.image_id,
                 "mask_id": value.mask_id, "width": int(labels.shape[1]), "height": int(labels.shape[0]),
                 "photo": "data:image/jpeg;base64," + base64.b64encode(value.photo).decode("ascii"),
-                "labels": pack_ids(labels), "title": value.title,
+                "labels": pack_ids(labels), "title": value.title, "default_class": value.default_class,
                 "classes": [{"id": c.id, "name": c.name, "color": c.color, "key": c.key} for c in value.classes]}
 
     def api_info(self) -> dict[str, Any]:

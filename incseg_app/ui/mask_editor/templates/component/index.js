@@ -32,10 +32,10 @@ function Ye(e, t, n, r, i = null, a = !1) {
     }
     if (br(e) === yn) {
       f = {}, t.set(e, f), i !== null && t.set(i, f);
-      for (var c in e)
-        f[c] = Ye(
+      for (var u in e)
+        f[u] = Ye(
           // @ts-expect-error
-          e[c],
+          e[u],
           t,
           n,
           r,
@@ -278,11 +278,11 @@ function ia(e, t, n) {
       var h = (
         /** @type {Element} */
         n
-      ), c = (
+      ), u = (
         /** @type {Element} */
         h.parentNode
       );
-      Nn(c), c.append(h), e.items.clear();
+      Nn(u), u.append(h), e.items.clear();
     }
     dt(t, !d);
   } else
@@ -305,13 +305,13 @@ function sr(e, t, n, r, i, a = null) {
     );
     o = h.appendChild(Fe());
   }
-  var c = null, v = zn(() => {
+  var u = null, v = zn(() => {
     var E = n();
     return gt(E) ? E : E == null ? [] : yt(E);
   }), p, b = !0;
   function $() {
-    _.fallback = c, sa(_, p, o, t, r), c !== null && (p.length === 0 ? (c.f & ye) === 0 ? bt(c) : (c.f ^= ye, Ue(c, null, o)) : mt(c, () => {
-      c = null;
+    _.fallback = u, sa(_, p, o, t, r), u !== null && (p.length === 0 ? (u.f & ye) === 0 ? bt(u) : (u.f ^= ye, Ue(u, null, o)) : mt(u, () => {
+      u = null;
     }));
   }
   var S = yr(() => {
@@ -333,7 +333,7 @@ function sr(e, t, n, r, i, a = null) {
         n
       ), b || (g.e.f |= ye), f.set(C, g)), O.add(C);
     }
-    if (E === 0 && a && !c && (b ? c = Le(() => a(o)) : (c = Le(() => a(ir ??= Fe())), c.f |= ye)), !b)
+    if (E === 0 && a && !u && (b ? u = Le(() => a(o)) : (u = Le(() => a(ir ??= Fe())), u.f |= ye)), !b)
       if (A) {
         for (const [x, N] of f)
           O.has(x) || w.skipped_effects.add(N.e);
@@ -342,11 +342,11 @@ function sr(e, t, n, r, i, a = null) {
       } else
         $();
     l(v);
-  }), _ = { effect: S, items: f, outrogroups: null, fallback: c };
+  }), _ = { effect: S, items: f, outrogroups: null, fallback: u };
   b = !1;
 }
 function sa(e, t, n, r, i) {
-  var a = (r & In) !== 0, o = t.length, f = e.items, d = e.effect.first, h, c = null, v, p = [], b = [], $, S, _, E;
+  var a = (r & In) !== 0, o = t.length, f = e.items, d = e.effect.first, h, u = null, v, p = [], b = [], $, S, _, E;
   if (a)
     for (E = 0; E < o; E += 1)
       $ = t[E], S = i($, E), _ = /** @type {EachItem} */
@@ -360,23 +360,23 @@ function sa(e, t, n, r, i) {
       if (_.f ^= ye, _ === d)
         Ue(_, null, n);
       else {
-        var O = c ? c.next : d;
-        _ === e.effect.last && (e.effect.last = _.prev), _.prev && (_.prev.next = _.next), _.next && (_.next.prev = _.prev), we(e, c, _), we(e, _, O), Ue(_, O, n), c = _, p = [], b = [], d = c.next;
+        var O = u ? u.next : d;
+        _ === e.effect.last && (e.effect.last = _.prev), _.prev && (_.prev.next = _.next), _.next && (_.next.prev = _.prev), we(e, u, _), we(e, _, O), Ue(_, O, n), u = _, p = [], b = [], d = u.next;
         continue;
       }
     if ((_.f & at) !== 0 && (bt(_), a && (_.nodes?.a?.unfix(), (v ??= /* @__PURE__ */ new Set()).delete(_))), _ !== d) {
       if (h !== void 0 && h.has(_)) {
         if (p.length < b.length) {
           var w = b[0], A;
-          c = w.prev;
+          u = w.prev;
           var M = p[0], z = p[p.length - 1];
           for (A = 0; A < p.length; A += 1)
             Ue(p[A], w, n);
           for (A = 0; A < b.length; A += 1)
             h.delete(b[A]);
-          we(e, M.prev, z.next), we(e, c, M), we(e, z, w), d = w, c = z, E -= 1, p = [], b = [];
+          we(e, M.prev, z.next), we(e, u, M), we(e, z, w), d = w, u = z, E -= 1, p = [], b = [];
         } else
-          h.delete(_), Ue(_, d, n), we(e, _.prev, _.next), we(e, _, c === null ? e.effect.first : c.next), we(e, c, _), c = _;
+          h.delete(_), Ue(_, d, n), we(e, _.prev, _.next), we(e, _, u === null ? e.effect.first : u.next), we(e, u, _), u = _;
         continue;
       }
       for (p = [], b = []; d !== null && d !== _; )
@@ -384,7 +384,7 @@ function sa(e, t, n, r, i) {
       if (d === null)
         continue;
     }
-    (_.f & ye) === 0 && p.push(_), c = _, d = _.next;
+    (_.f & ye) === 0 && p.push(_), u = _, d = _.next;
   }
   if (e.outrogroups !== null) {
     for (const N of e.outrogroups)
@@ -1295,7 +1295,7 @@ var _e = (function(e, t, n) {
     var d = 15 - t;
     for (i = 0; i < r; ++i)
       if (e[i])
-        for (var h = i << 4 | e[i], c = t - e[i], v = o[e[i] - 1]++ << c, p = v | (1 << c) - 1; v <= p; ++v)
+        for (var h = i << 4 | e[i], u = t - e[i], v = o[e[i] - 1]++ << u, p = v | (1 << u) - 1; v <= p; ++v)
           f[_t[v] >> d] = h;
   } else
     for (f = new se(r), i = 0; i < r; ++i)
@@ -1360,10 +1360,10 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
       var be = new Q(Math.max(fe * 2, re));
       be.set(n), n = be;
     }
-  }, c = t.f || 0, v = t.p || 0, p = t.b || 0, b = t.l, $ = t.d, S = t.m, _ = t.n, E = i * 8;
+  }, u = t.f || 0, v = t.p || 0, p = t.b || 0, b = t.l, $ = t.d, S = t.m, _ = t.n, E = i * 8;
   do {
     if (!b) {
-      c = ue(e, v, 1);
+      u = ue(e, v, 1);
       var O = ue(e, v + 1, 3);
       if (v += 3, O)
         if (O == 1)
@@ -1396,7 +1396,7 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
           d && de(0);
           break;
         }
-        f && h(p + A), n.set(e.subarray(w, M), p), t.b = p += A, t.p = v = M * 8, t.f = c;
+        f && h(p + A), n.set(e.subarray(w, M), p), t.b = p += A, t.p = v = M * 8, t.f = u;
         continue;
       }
       if (v > E) {
@@ -1444,8 +1444,8 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
           n[p] = n[p - H];
       }
     }
-    t.l = b, t.p = Y, t.b = p, t.f = c, b && (c = 1, t.m = S, t.d = $, t.n = _);
-  } while (!c);
+    t.l = b, t.p = Y, t.b = p, t.f = u, b && (u = 1, t.m = S, t.d = $, t.n = _);
+  } while (!u);
   return p != n.length && o ? $r(n, 0, p) : n.subarray(0, p);
 }, me = function(e, t, n) {
   n <<= t & 7;
@@ -1468,12 +1468,12 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
   n.sort(function(M, z) {
     return M.f - z.f;
   }), n.push({ s: -1, f: 25001 });
-  var f = n[0], d = n[1], h = 0, c = 1, v = 2;
-  for (n[0] = { s: -1, f: f.f + d.f, l: f, r: d }; c != i - 1; )
-    f = n[n[h].f < n[v].f ? h++ : v++], d = n[h != c && n[h].f < n[v].f ? h++ : v++], n[c++] = { s: -1, f: f.f + d.f, l: f, r: d };
+  var f = n[0], d = n[1], h = 0, u = 1, v = 2;
+  for (n[0] = { s: -1, f: f.f + d.f, l: f, r: d }; u != i - 1; )
+    f = n[n[h].f < n[v].f ? h++ : v++], d = n[h != u && n[h].f < n[v].f ? h++ : v++], n[u++] = { s: -1, f: f.f + d.f, l: f, r: d };
   for (var p = a[0].s, r = 1; r < i; ++r)
     a[r].s > p && (p = a[r].s);
-  var b = new se(p + 1), $ = pt(n[c - 1], b, 0);
+  var b = new se(p + 1), $ = pt(n[u - 1], b, 0);
   if ($ > t) {
     var r = 0, S = 0, _ = $ - t, E = 1 << _;
     for (a.sort(function(z, C) {
@@ -1531,8 +1531,8 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
   for (var a = 0; a < r; ++a)
     e[i + a + 4] = n[a];
   return (i + 4 + r) * 8;
-}, pr = function(e, t, n, r, i, a, o, f, d, h, c) {
-  me(t, c++, n), ++i[256];
+}, pr = function(e, t, n, r, i, a, o, f, d, h, u) {
+  me(t, u++, n), ++i[256];
   for (var v = ct(i, 15), p = v.t, b = v.l, $ = ct(a, 15), S = $.t, _ = $.l, E = _r(p), O = E.c, w = E.n, A = _r(S), M = A.c, z = A.n, C = new se(19), g = 0; g < O.length; ++g)
     ++C[O[g] & 31];
   for (var g = 0; g < M.length; ++g)
@@ -1541,19 +1541,19 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
     ;
   var oe = h + 5 << 3, T = Re(i, Me) + Re(a, Pe) + o, W = Re(i, p) + Re(a, S) + o + 14 + 3 * B + Re(C, N) + 2 * C[16] + 3 * C[17] + 7 * C[18];
   if (d >= 0 && oe <= T && oe <= W)
-    return Ir(t, c, e.subarray(d, d + h));
+    return Ir(t, u, e.subarray(d, d + h));
   var R, q, K, H;
-  if (me(t, c, 1 + (W < T)), c += 2, W < T) {
+  if (me(t, u, 1 + (W < T)), u += 2, W < T) {
     R = _e(p, b, 0), q = p, K = _e(S, _, 0), H = S;
     var ge = _e(N, U, 0);
-    me(t, c, w - 257), me(t, c + 5, z - 1), me(t, c + 10, B - 4), c += 14;
+    me(t, u, w - 257), me(t, u + 5, z - 1), me(t, u + 10, B - 4), u += 14;
     for (var g = 0; g < B; ++g)
-      me(t, c + 3 * g, N[vt[g]]);
-    c += 3 * B;
+      me(t, u + 3 * g, N[vt[g]]);
+    u += 3 * B;
     for (var F = [O, M], Y = 0; Y < 2; ++Y)
       for (var j = F[Y], g = 0; g < j.length; ++g) {
         var G = j[g] & 31;
-        me(t, c, ge[G]), c += N[G], G > 15 && (me(t, c, j[g] >> 5 & 127), c += j[g] >> 12);
+        me(t, u, ge[G]), u += N[G], G > 15 && (me(t, u, j[g] >> 5 & 127), u += j[g] >> 12);
       }
   } else
     R = za, q = Me, K = qa, H = Pe;
@@ -1561,17 +1561,17 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
     var L = r[g];
     if (L > 255) {
       var G = L >> 18 & 31;
-      Ne(t, c, R[G + 257]), c += q[G + 257], G > 7 && (me(t, c, L >> 23 & 31), c += Xe[G]);
+      Ne(t, u, R[G + 257]), u += q[G + 257], G > 7 && (me(t, u, L >> 23 & 31), u += Xe[G]);
       var le = L & 31;
-      Ne(t, c, K[le]), c += H[le], le > 3 && (Ne(t, c, L >> 5 & 8191), c += Ze[le]);
+      Ne(t, u, K[le]), u += H[le], le > 3 && (Ne(t, u, L >> 5 & 8191), u += Ze[le]);
     } else
-      Ne(t, c, R[L]), c += q[L];
+      Ne(t, u, R[L]), u += q[L];
   }
-  return Ne(t, c, R[256]), c + q[256];
+  return Ne(t, u, R[256]), u + q[256];
 }, Na = /* @__PURE__ */ new kt([65540, 131080, 131088, 131104, 262176, 1048704, 1048832, 2114560, 2117632]), Nr = /* @__PURE__ */ new Q(0), Ra = function(e, t, n, r, i, a) {
-  var o = a.z || e.length, f = new Q(r + o + 5 * (1 + Math.ceil(o / 7e3)) + i), d = f.subarray(r, f.length - i), h = a.l, c = (a.r || 0) & 7;
+  var o = a.z || e.length, f = new Q(r + o + 5 * (1 + Math.ceil(o / 7e3)) + i), d = f.subarray(r, f.length - i), h = a.l, u = (a.r || 0) & 7;
   if (t) {
-    c && (d[0] = a.r >> 3);
+    u && (d[0] = a.r >> 3);
     for (var v = Na[t - 1], p = v >> 13, b = v & 8191, $ = (1 << n) - 1, S = a.p || new se(32768), _ = a.h || new se($ + 1), E = Math.ceil(n / 3), O = 2 * E, w = function(Ce) {
       return (e[Ce] ^ e[Ce + 1] << E ^ e[Ce + 2] << O) & $;
     }, A = new kt(25e3), M = new se(288), z = new se(32), C = 0, g = 0, x = a.i || 0, N = 0, U = a.w || 0, B = 0; x + 2 < o; ++x) {
@@ -1579,7 +1579,7 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
       if (S[T] = W, _[oe] = T, U <= x) {
         var R = o - x;
         if ((C > 7e3 || N > 24576) && (R > 423 || !h)) {
-          c = pr(e, d, 0, A, M, z, g, N, B, x - B, c), N = C = g = 0, B = x;
+          u = pr(e, d, 0, A, M, z, g, N, B, x - B, u), N = C = g = 0, B = x;
           for (var q = 0; q < 286; ++q)
             M[q] = 0;
           for (var q = 0; q < 30; ++q)
@@ -1612,15 +1612,15 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
     }
     for (x = Math.max(x, U); x < o; ++x)
       A[N++] = e[x], ++M[e[x]];
-    c = pr(e, d, h, A, M, z, g, N, B, x - B, c), h || (a.r = c & 7 | d[c / 8 | 0] << 3, c -= 7, a.h = _, a.p = S, a.i = x, a.w = U);
+    u = pr(e, d, h, A, M, z, g, N, B, x - B, u), h || (a.r = u & 7 | d[u / 8 | 0] << 3, u -= 7, a.h = _, a.p = S, a.i = x, a.w = U);
   } else {
     for (var x = a.w || 0; x < o + h; x += 65535) {
       var be = x + 65535;
-      be >= o && (d[c / 8 | 0] = h, be = o), c = Ir(d, c + 1, e.subarray(x, be));
+      be >= o && (d[u / 8 | 0] = h, be = o), u = Ir(d, u + 1, e.subarray(x, be));
     }
     a.i = o;
   }
-  return $r(f, 0, r + wt(c) + i);
+  return $r(f, 0, r + wt(u) + i);
 }, Rr = function() {
   var e = 1, t = 0;
   return {
@@ -1717,7 +1717,7 @@ function ut(e, t) {
 }
 function Ka(e, t, n) {
   const r = new Uint8Array(n * (t + 1));
-  for (let c = 0; c < n; c++) r.set(e.subarray(c * t, (c + 1) * t), c * (t + 1) + 1);
+  for (let u = 0; u < n; u++) r.set(e.subarray(u * t, (u + 1) * t), u * (t + 1) + 1);
   const i = new Uint8Array(13), a = new DataView(i.buffer);
   a.setUint32(0, t), a.setUint32(4, n), i.set([8, 0, 0, 0, 0], 8);
   const o = [
@@ -1725,15 +1725,15 @@ function Ka(e, t, n) {
     ut("IHDR", i),
     ut("IDAT", Fr(r, { level: 6 })),
     ut("IEND", new Uint8Array(0))
-  ], f = o.reduce((c, v) => c + v.length, 0), d = new Uint8Array(f);
+  ], f = o.reduce((u, v) => u + v.length, 0), d = new Uint8Array(f);
   let h = 0;
-  for (const c of o)
-    d.set(c, h), h += c.length;
+  for (const u of o)
+    d.set(u, h), h += u.length;
   return Pr(d);
 }
 function Ya(e, t, n, r, i, a, o) {
-  const f = Math.max(0, Math.floor(Math.min(r.x, i.x) - a)), d = Math.min(t - 1, Math.ceil(Math.max(r.x, i.x) + a)), h = Math.max(0, Math.floor(Math.min(r.y, i.y) - a)), c = Math.min(n - 1, Math.ceil(Math.max(r.y, i.y) + a)), v = i.x - r.x, p = i.y - r.y, b = v * v + p * p, $ = a * a;
-  for (let S = h; S <= c; S++)
+  const f = Math.max(0, Math.floor(Math.min(r.x, i.x) - a)), d = Math.min(t - 1, Math.ceil(Math.max(r.x, i.x) + a)), h = Math.max(0, Math.floor(Math.min(r.y, i.y) - a)), u = Math.min(n - 1, Math.ceil(Math.max(r.y, i.y) + a)), v = i.x - r.x, p = i.y - r.y, b = v * v + p * p, $ = a * a;
+  for (let S = h; S <= u; S++)
     for (let _ = f; _ <= d; _++) {
       const E = _ + 0.5, O = S + 0.5;
       let w = b > 0 ? ((E - r.x) * v + (O - r.y) * p) / b : 0;
@@ -1741,20 +1741,20 @@ function Ya(e, t, n, r, i, a, o) {
       const A = E - (r.x + w * v), M = O - (r.y + w * p);
       A * A + M * M <= $ && (e[S * t + _] = o);
     }
-  return [f, h, d, c];
+  return [f, h, d, u];
 }
 function Va(e, t, n, r, i) {
   if (!(r.length < 3))
     for (let a = 0; a < n; a++) {
       const o = a + 0.5, f = [];
       for (let d = 0; d < r.length; d++) {
-        const h = r[d], c = r[(d + 1) % r.length];
-        (h.y <= o && c.y > o || c.y <= o && h.y > o) && f.push(h.x + (o - h.y) / (c.y - h.y) * (c.x - h.x));
+        const h = r[d], u = r[(d + 1) % r.length];
+        (h.y <= o && u.y > o || u.y <= o && h.y > o) && f.push(h.x + (o - h.y) / (u.y - h.y) * (u.x - h.x));
       }
       f.sort((d, h) => d - h);
       for (let d = 0; d + 1 < f.length; d += 2) {
-        const h = Math.max(0, Math.ceil(f[d] - 0.5)), c = Math.min(t - 1, Math.floor(f[d + 1] - 0.5));
-        for (let v = h; v <= c; v++) e[a * t + v] = i;
+        const h = Math.max(0, Math.ceil(f[d] - 0.5)), u = Math.min(t - 1, Math.floor(f[d + 1] - 0.5));
+        for (let v = h; v <= u; v++) e[a * t + v] = i;
       }
     }
 }
@@ -1823,7 +1823,7 @@ function li(e, t) {
       "drag to move (or hold Space, or drag with the middle button)"
     ]
   ];
-  let a = Z(null), o = Z("brush"), f = Z(1), d = Z(50), h = Z(!0), c = Z(10), v = Z("medium"), p = Z(!1), b = Z(""), $ = Z(!1), S = Z(""), _ = Z(1), E = Z(0), O = Z(0), w = Z(Ve([])), A = Z(Ve([])), M, z, C = null, g = new Uint8Array(0), x = new Uint8Array(0), N = {}, U = null, B = null, oe = new Uint32Array(256), T = { s: 1, tx: 0, ty: 0 }, W = new Ga(), R = null, q = null, K = null, H = Z(!1), ge = 0;
+  let a = Z(null), o = Z("brush"), f = Z(1), d = Z(50), h = Z(!0), u = Z(10), v = Z("medium"), p = Z(!1), b = Z(""), $ = Z(!1), S = Z(""), _ = Z(1), E = Z(0), O = Z(0), w = Z(Ve([])), A = Z(Ve([])), M, z, C = null, g = new Uint8Array(0), x = new Uint8Array(0), N = {}, U = null, B = null, oe = new Uint32Array(256), T = { s: 1, tx: 0, ty: 0 }, W = new Ga(), R = null, q = null, K = null, H = Z(!1), ge = 0;
   const F = () => l(a)?.width ?? 0, Y = () => l(a)?.height ?? 0, j = it(() => r.props.height || 600), G = it(() => l(a)?.classes.find((s) => s.id === l(f)));
   qe(() => {
     const s = r.props.value;
@@ -1843,29 +1843,29 @@ function li(e, t) {
       return;
     }
     if (!s.photo || l(a) && s.key === l(a).key) return;
-    const u = s, m = new Image();
+    const c = s, m = new Image();
     m.onload = () => {
-      C = m, y(a, u, !0), g = gr(u.labels, u.width, u.height), x = g.slice(), N = {}, W.clear(), R = null, y(w, [], !0), y(A, [], !0), y(p, !1), y(b, ""), u.classes.some((k) => k.id === l(f)) || y(f, u.classes.find((k) => k.id > 0 && k.id < 255)?.id ?? 0, !0), ke(u.classes), U = document.createElement("canvas"), U.width = u.width, U.height = u.height, B = new ImageData(u.width, u.height), ee(), Ae(), De(), r.props.value = L({ edit: null }), Ee(u.image_id, u.key);
-    }, m.src = u.photo;
+      C = m, y(a, c, !0), g = gr(c.labels, c.width, c.height), x = g.slice(), N = {}, W.clear(), R = null, y(w, [], !0), y(A, [], !0), y(p, !1), y(b, ""), c.default_class != null && c.classes.some((k) => k.id === c.default_class) ? y(f, c.default_class, !0) : c.classes.some((k) => k.id === l(f)) || y(f, c.classes.find((k) => k.id > 0 && k.id < 255)?.id ?? 0, !0), ke(c.classes), U = document.createElement("canvas"), U.width = c.width, U.height = c.height, B = new ImageData(c.width, c.height), ee(), Ae(), De(), r.props.value = L({ edit: null }), Ee(c.image_id, c.key);
+    }, m.src = c.photo;
   }
   function ke(s) {
     oe = new Uint32Array(256);
-    for (const u of s) {
-      if (u.id === 0) continue;
-      const m = parseInt(u.color.slice(1), 16);
-      oe[u.id] = 255 << 24 | (m & 255) << 16 | m & 65280 | m >> 16 & 255;
+    for (const c of s) {
+      if (c.id === 0) continue;
+      const m = parseInt(c.color.slice(1), 16);
+      oe[c.id] = 255 << 24 | (m & 255) << 16 | m & 65280 | m >> 16 & 255;
     }
   }
-  function ee(s = 0, u = 0, m = F() - 1, k = Y() - 1) {
+  function ee(s = 0, c = 0, m = F() - 1, k = Y() - 1) {
     if (!U || !B) return;
     const P = new Uint32Array(B.data.buffer), V = F();
-    for (let ne = u; ne <= k; ne++) for (let J = s; J <= m; J++) P[ne * V + J] = oe[g[ne * V + J]];
-    U.getContext("2d").putImageData(B, 0, 0, s, u, m - s + 1, k - u + 1), ce();
+    for (let ne = c; ne <= k; ne++) for (let J = s; J <= m; J++) P[ne * V + J] = oe[g[ne * V + J]];
+    U.getContext("2d").putImageData(B, 0, 0, s, c, m - s + 1, k - c + 1), ce();
   }
-  async function Ee(s, u) {
+  async function Ee(s, c) {
     try {
       const m = await r.shared.server.regions({ image_id: s });
-      if (!l(a) || l(a).key !== u || !m || m.error) return;
+      if (!l(a) || l(a).key !== c || !m || m.error) return;
       for (const k of Object.keys(m)) N[k] = Ha(m[k], F(), Y());
     } catch (m) {
       console.warn("region maps unavailable", m);
@@ -1923,19 +1923,19 @@ function li(e, t) {
       ty: (M.clientHeight - Y() * s) / 2
     }, y(_, s, !0), ce();
   }
-  function Ge(s, u, m) {
+  function Ge(s, c, m) {
     const k = Math.min(32, Math.max(0.05, T.s * s));
     T = {
       s: k,
-      tx: u - (u - T.tx) * k / T.s,
+      tx: c - (c - T.tx) * k / T.s,
       ty: m - (m - T.ty) * k / T.s
     }, y(_, k, !0), ce();
   }
   function At(s) {
-    const u = z.getBoundingClientRect();
+    const c = z.getBoundingClientRect();
     return {
-      x: (s.clientX - u.left - T.tx) / T.s,
-      y: (s.clientY - u.top - T.ty) / T.s
+      x: (s.clientX - c.left - T.tx) / T.s,
+      y: (s.clientY - c.top - T.ty) / T.s
     };
   }
   function St(s) {
@@ -1948,8 +1948,8 @@ function li(e, t) {
   }
   function Hr() {
     if (!z || !M) return;
-    const s = window.devicePixelRatio || 1, u = M.clientWidth, m = M.clientHeight;
-    (z.width !== Math.round(u * s) || z.height !== Math.round(m * s)) && (z.width = Math.round(u * s), z.height = Math.round(m * s));
+    const s = window.devicePixelRatio || 1, c = M.clientWidth, m = M.clientHeight;
+    (z.width !== Math.round(c * s) || z.height !== Math.round(m * s)) && (z.width = Math.round(c * s), z.height = Math.round(m * s));
     const k = z.getContext("2d");
     k.setTransform(1, 0, 0, 1, 0, 0), k.clearRect(0, 0, z.width, z.height), !(!l(a) || !C) && (k.setTransform(s * T.s, 0, 0, s * T.s, s * T.tx, s * T.ty), k.imageSmoothingEnabled = T.s < 2, k.drawImage(C, 0, 0, F(), Y()), l(h) && U && (k.globalAlpha = l(d) / 100, k.imageSmoothingEnabled = !1, k.drawImage(U, 0, 0), k.globalAlpha = 1), k.setTransform(s, 0, 0, s, 0, 0), Br(k));
   }
@@ -1958,26 +1958,26 @@ function li(e, t) {
   }
   function Br(s) {
     if (l(w).length) {
-      s.strokeStyle = l(G)?.color ?? "#fff", s.lineWidth = 2, s.beginPath(), l(w).forEach((u, m) => m ? s.lineTo(...Se(u)) : s.moveTo(...Se(u))), K && s.lineTo(...Se(K)), s.stroke();
-      for (const u of l(w)) s.strokeRect(Se(u)[0] - 3, Se(u)[1] - 3, 6, 6);
+      s.strokeStyle = l(G)?.color ?? "#fff", s.lineWidth = 2, s.beginPath(), l(w).forEach((c, m) => m ? s.lineTo(...Se(c)) : s.moveTo(...Se(c))), K && s.lineTo(...Se(K)), s.stroke();
+      for (const c of l(w)) s.strokeRect(Se(c)[0] - 3, Se(c)[1] - 3, 6, 6);
     }
-    for (const [u, m, k] of l(A)) {
-      const [P, V] = Se({ x: u + 0.5, y: m + 0.5 });
+    for (const [c, m, k] of l(A)) {
+      const [P, V] = Se({ x: c + 0.5, y: m + 0.5 });
       s.fillStyle = k ? "#16a34a" : "#dc2626", s.strokeStyle = "#fff", s.lineWidth = 2, s.beginPath(), s.arc(P, V, 6, 0, 2 * Math.PI), s.fill(), s.stroke();
     }
     if (K && (l(o) === "brush" || l(o) === "eraser") && !l(H)) {
-      const [u, m] = Se(K);
-      s.strokeStyle = "#fff", s.lineWidth = 1.5, s.beginPath(), s.arc(u, m, Math.max(1, l(c) * T.s), 0, 2 * Math.PI), s.stroke();
+      const [c, m] = Se(K);
+      s.strokeStyle = "#fff", s.lineWidth = 1.5, s.beginPath(), s.arc(c, m, Math.max(1, l(u) * T.s), 0, 2 * Math.PI), s.stroke();
     }
   }
   function Wr(s) {
     if (!l(a)) return;
     z.focus();
-    const u = At(s);
+    const c = At(s);
     if (s.button === 1 || l(H) || l(o) === "pan") {
       q = {
         mode: "pan",
-        last: u,
+        last: c,
         sx: s.clientX,
         sy: s.clientY,
         tx: T.tx,
@@ -1985,14 +1985,14 @@ function li(e, t) {
       }, z.setPointerCapture(s.pointerId);
       return;
     }
-    s.button === 2 && l(o) !== "clicks" || St(u) && (l(o) === "brush" || l(o) === "eraser" ? (fe(), q = { mode: "paint", last: u, sx: 0, sy: 0, tx: 0, ty: 0 }, z.setPointerCapture(s.pointerId), zt(u, u)) : l(o) === "fill" ? Vr(u) : l(o) === "polygon" ? (s.detail >= 2 && l(w).length >= 3 ? Tt() : y(w, [...l(w), u], !0), ce()) : l(o) === "clicks" && Xr(u, s.button === 0 && !s.shiftKey));
+    s.button === 2 && l(o) !== "clicks" || St(c) && (l(o) === "brush" || l(o) === "eraser" ? (fe(), q = { mode: "paint", last: c, sx: 0, sy: 0, tx: 0, ty: 0 }, z.setPointerCapture(s.pointerId), zt(c, c)) : l(o) === "fill" ? Vr(c) : l(o) === "polygon" ? (s.detail >= 2 && l(w).length >= 3 ? Tt() : y(w, [...l(w), c], !0), ce()) : l(o) === "clicks" && Xr(c, s.button === 0 && !s.shiftKey));
   }
   function Kr(s) {
     if (!l(a)) return;
-    const u = At(s);
-    K = u;
-    const m = Math.floor(u.x), k = Math.floor(u.y);
-    if (St(u)) {
+    const c = At(s);
+    K = c;
+    const m = Math.floor(c.x), k = Math.floor(c.y);
+    if (St(c)) {
       const P = g[k * F() + m];
       y(S, `x ${m}, y ${k} · ${l(a).classes.find((V) => V.id === P)?.name ?? `class ${P}`}`);
     } else y(S, "");
@@ -2000,23 +2000,23 @@ function li(e, t) {
       ...T,
       tx: q.tx + s.clientX - q.sx,
       ty: q.ty + s.clientY - q.sy
-    } : q?.mode === "paint" && (zt(q.last, u), q.last = u), ce();
+    } : q?.mode === "paint" && (zt(q.last, c), q.last = c), ce();
   }
   function Yr() {
     q?.mode === "paint" && re(), q = null;
   }
-  function zt(s, u) {
-    const m = l(o) === "eraser" ? 0 : l(f), [k, P, V, ne] = Ya(g, F(), Y(), s, u, l(c), m);
+  function zt(s, c) {
+    const m = l(o) === "eraser" ? 0 : l(f), [k, P, V, ne] = Ya(g, F(), Y(), s, c, l(u), m);
     V >= k && ne >= P && ee(k, P, V, ne);
   }
   async function Vr(s) {
     N[l(v)] || (y(b, "Loading the image's regions…"), await Ee(l(a).image_id, l(a).key));
-    const u = N[l(v)];
-    if (!u) {
+    const c = N[l(v)];
+    if (!c) {
       y(b, "The region maps of this image are not available.");
       return;
     }
-    fe(), Xa(g, u, F(), Math.floor(s.x), Math.floor(s.y), l(f)), ee(), re(), y(b, "");
+    fe(), Xa(g, c, F(), Math.floor(s.x), Math.floor(s.y), l(f)), ee(), re(), y(b, "");
   }
   function Tt() {
     if (l(w).length < 3) {
@@ -2025,7 +2025,7 @@ function li(e, t) {
     }
     fe(), Va(g, F(), Y(), l(w), l(f)), y(w, [], !0), ee(), re();
   }
-  async function Xr(s, u) {
+  async function Xr(s, c) {
     if (l($)) return;
     if (l(f) === 0 || l(f) === 255) {
       y(b, "Pick a class (not background or unsure) to refine.");
@@ -2034,7 +2034,7 @@ function li(e, t) {
     (!R || R.cls !== l(f)) && (R = { cls: l(f), base: g.slice() }, y(A, [], !0));
     const m = l(a).key, k = [
       ...l(A),
-      [Math.floor(s.x), Math.floor(s.y), u]
+      [Math.floor(s.x), Math.floor(s.y), c]
     ];
     y($, !0);
     try {
@@ -2065,26 +2065,26 @@ function li(e, t) {
   function Gr(s) {
     if (!l(a)) return;
     s.preventDefault();
-    const u = z.getBoundingClientRect();
-    Ge(s.deltaY < 0 ? 1.2 : 1 / 1.2, s.clientX - u.left, s.clientY - u.top);
+    const c = z.getBoundingClientRect();
+    Ge(s.deltaY < 0 ? 1.2 : 1 / 1.2, s.clientX - c.left, s.clientY - c.top);
   }
   function Jr(s) {
-    const u = s;
-    return !!u && (u.tagName === "INPUT" || u.tagName === "TEXTAREA" || u.tagName === "SELECT" || u.isContentEditable);
+    const c = s;
+    return !!c && (c.tagName === "INPUT" || c.tagName === "TEXTAREA" || c.tagName === "SELECT" || c.isContentEditable);
   }
   function qt(s) {
     if (!l(a) || !M || M.offsetParent === null || Jr(s.target)) return;
-    const u = s.key.toLowerCase();
+    const c = s.key.toLowerCase();
     if (s.ctrlKey || s.metaKey) {
-      if (u === "z" && !s.shiftKey) be();
-      else if (u === "y" || u === "z" && s.shiftKey) Ce();
-      else if (u === "s") xt();
+      if (c === "z" && !s.shiftKey) be();
+      else if (c === "y" || c === "z" && s.shiftKey) Ce();
+      else if (c === "s") xt();
       else return;
       s.preventDefault();
       return;
     }
     if (s.altKey) return;
-    const m = l(a).classes.find((P) => P.key.toLowerCase() === u), k = {
+    const m = l(a).classes.find((P) => P.key.toLowerCase() === c), k = {
       b: "brush",
       e: "eraser",
       f: "fill",
@@ -2092,15 +2092,15 @@ function li(e, t) {
       c: "clicks"
     };
     if (m) Et(m.id);
-    else if (k[u]) Mt(k[u]);
-    else if (u === "h") y(h, !l(h));
-    else if (u === "v") De();
-    else if (u === "[") y(c, Math.max(1, l(c) - 2), !0);
-    else if (u === "]") y(c, Math.min(200, l(c) + 2), !0);
-    else if (u === "enter" && l(o) === "polygon") Tt();
-    else if (u === "escape") Qr();
-    else if (u === "backspace" && l(w).length) y(w, l(w).slice(0, -1), !0);
-    else if (u === " ") y(H, !0);
+    else if (k[c]) Mt(k[c]);
+    else if (c === "h") y(h, !l(h));
+    else if (c === "v") De();
+    else if (c === "[") y(u, Math.max(1, l(u) - 2), !0);
+    else if (c === "]") y(u, Math.min(200, l(u) + 2), !0);
+    else if (c === "enter" && l(o) === "polygon") Tt();
+    else if (c === "escape") Qr();
+    else if (c === "backspace" && l(w).length) y(w, l(w).slice(0, -1), !0);
+    else if (c === " ") y(H, !0);
     else return;
     s.preventDefault();
   }
@@ -2123,7 +2123,7 @@ function li(e, t) {
   var It = X(He);
   {
     var jr = (s) => {
-      var u = Qa(), m = X(u), k = I(m);
+      var c = Qa(), m = X(c), k = I(m);
       {
         var P = (V) => {
           var ne = Ja(), J = X(ne);
@@ -2133,15 +2133,15 @@ function li(e, t) {
           l(a)?.title && V(P);
         });
       }
-      ze(() => ie(m, r.shared.label)), he(s, u);
+      ze(() => ie(m, r.shared.label)), he(s, c);
     };
     Te(It, (s) => {
       r.shared.label && s(jr);
     });
   }
   var Nt = I(It, 2), Rt = X(Nt);
-  sr(Rt, 17, () => i, aa, (s, u) => {
-    var m = it(() => Gn(l(u), 4));
+  sr(Rt, 17, () => i, aa, (s, c) => {
+    var m = it(() => Gn(l(c), 4));
     let k = () => l(m)[0], P = () => l(m)[1], V = () => l(m)[2], ne = () => l(m)[3];
     var J = ei();
     let jt;
@@ -2184,13 +2184,13 @@ function li(e, t) {
   var sn = I(rt, 2);
   sn.__click = xt;
   var Yt = I(Nt, 2);
-  sr(Yt, 21, () => l(a)?.classes ?? [], (s) => s.id, (s, u) => {
+  sr(Yt, 21, () => l(a)?.classes ?? [], (s) => s.id, (s, c) => {
     var m = ti();
     let k;
-    m.__click = () => Et(l(u).id);
+    m.__click = () => Et(l(c).id);
     var P = X(m), V = I(P), ne = X(V), J = I(V, 1, !0);
     ze(() => {
-      k = Ie(m, 1, "chip svelte-49zqag", null, k, { active: l(f) === l(u).id }), ae(m, "data-testid", `class-${l(u).id}`), ae(m, "aria-checked", l(f) === l(u).id), ae(m, "title", `${l(u).name} (key ${l(u).key})`), lr(P, `background:${l(u).color}`), ie(ne, l(u).key), ie(J, l(u).name);
+      k = Ie(m, 1, "chip svelte-49zqag", null, k, { active: l(f) === l(c).id }), ae(m, "data-testid", `class-${l(c).id}`), ae(m, "aria-checked", l(f) === l(c).id), ae(m, "title", `${l(c).name} (key ${l(c).key})`), lr(P, `background:${l(c).color}`), ie(ne, l(c).key), ie(J, l(c).name);
     }), he(s, m);
   });
   var We = I(Yt, 2), te = X(We);
@@ -2200,8 +2200,8 @@ function li(e, t) {
   var on = I(te, 2);
   {
     var ln = (s) => {
-      var u = ri();
-      he(s, u);
+      var c = ri();
+      he(s, c);
     };
     Te(on, (s) => {
       l(a) || s(ln);
@@ -2211,8 +2211,8 @@ function li(e, t) {
   var fn = I(We, 2), Xt = X(fn), cn = X(Xt), Zt = I(Xt, 2), un = X(Zt), Gt = I(Zt, 2), dn = X(Gt), Jt = I(Gt, 2);
   {
     var vn = (s) => {
-      var u = ni();
-      he(s, u);
+      var c = ni();
+      he(s, c);
     };
     Te(Jt, (s) => {
       l($) && s(vn);
@@ -2221,8 +2221,8 @@ function li(e, t) {
   var Qt = I(Jt, 2);
   {
     var hn = (s) => {
-      var u = ai();
-      he(s, u);
+      var c = ai();
+      he(s, c);
     };
     Te(Qt, (s) => {
       l(p) && s(hn);
@@ -2231,22 +2231,22 @@ function li(e, t) {
   var _n = I(Qt, 2);
   {
     var pn = (s) => {
-      var u = ii(), m = X(u);
-      ze(() => ie(m, l(b))), he(s, u);
+      var c = ii(), m = X(c);
+      ze(() => ie(m, l(b))), he(s, c);
     };
     Te(_n, (s) => {
       l(b) && s(pn);
     });
   }
   ze(
-    (s, u) => {
-      $t = Ie(He, 1, "mask-editor svelte-49zqag", null, $t, { hidden: !r.shared.visible }), ae(He, "id", r.shared.elem_id), ie(tn, l(c)), ie(nn, `${l(d) ?? ""}%`), Bt = Ie(Be, 1, "tool svelte-49zqag", null, Bt, { active: l(h) }), ae(Be, "aria-pressed", l(h)), je.disabled = !l(E), et.disabled = !l(O), ie(an, `${s ?? ""}%`), rt.disabled = !l(p), lr(We, `height:${l(j)}px`), ae(te, "data-key", l(a)?.key ?? ""), ae(te, "data-class", l(f)), ae(te, "data-dirty", l(p)), ae(te, "data-opacity", l(d)), ae(te, "data-overlay", l(h)), ae(te, "data-busy", l($)), Vt = Ie(te, 1, "svelte-49zqag", null, Vt, { pan: l(o) === "pan" || l(H) }), ie(cn, u), ie(un, l(G) ? `class: ${l(G).name}` : ""), ie(dn, l(S));
+    (s, c) => {
+      $t = Ie(He, 1, "mask-editor svelte-49zqag", null, $t, { hidden: !r.shared.visible }), ae(He, "id", r.shared.elem_id), ie(tn, l(u)), ie(nn, `${l(d) ?? ""}%`), Bt = Ie(Be, 1, "tool svelte-49zqag", null, Bt, { active: l(h) }), ae(Be, "aria-pressed", l(h)), je.disabled = !l(E), et.disabled = !l(O), ie(an, `${s ?? ""}%`), rt.disabled = !l(p), lr(We, `height:${l(j)}px`), ae(te, "data-key", l(a)?.key ?? ""), ae(te, "data-class", l(f)), ae(te, "data-dirty", l(p)), ae(te, "data-opacity", l(d)), ae(te, "data-overlay", l(h)), ae(te, "data-busy", l($)), Vt = Ie(te, 1, "svelte-49zqag", null, Vt, { pan: l(o) === "pan" || l(H) }), ie(cn, c), ie(un, l(G) ? `class: ${l(G).name}` : ""), ie(dn, l(S));
     },
     [
       () => Math.round(l(_) * 100),
       () => i.find((s) => s[0] === l(o))?.[3]
     ]
-  ), cr(Ft, () => l(c), (s) => y(c, s)), ua(Lt, () => l(v), (s) => y(v, s)), cr(Ht, () => l(d), (s) => y(d, s)), ar("pointerleave", te, Zr), ar("wheel", te, Gr), he(e, He), Xn();
+  ), cr(Ft, () => l(u), (s) => y(u, s)), ua(Lt, () => l(v), (s) => y(v, s)), cr(Ht, () => l(d), (s) => y(d, s)), ar("pointerleave", te, Zr), ar("wheel", te, Gr), he(e, He), Xn();
 }
 Vn([
   "click",
