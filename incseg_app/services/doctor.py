@@ -30,6 +30,7 @@ from ..storage.orm import MaskRow, utcnow
 from ..storage.repositories import ImageRepo, JobRepo, SettingsRepo, VersionRepo
 from . import jobs
 from .context import AppContext, referenced_shas
+from .features import FOLDER as FEATURE_CACHE
 from .versions import ACTIVE_KEY
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def _files(ctx: AppContext, report: DoctorReport) -> None:
     report.temp_files = sorted(p for p in ctx.blobs.root.rglob(f"{TEMP_PREFIX}*") if p.is_file())
     work = ctx.root / "work"
     if work.is_dir():
-        report.resumable = sorted(p for p in work.iterdir() if p.is_dir())
+        report.resumable = sorted(p for p in work.iterdir() if p.is_dir() and p.name != FEATURE_CACHE)
         report.temp_files += sorted(p for p in work.rglob(".*.tmp") if p.is_file())
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -25,10 +26,11 @@ from ..methods.parts import Method
 from ..methods.registry import METHODS, get_method
 from ..storage.repositories import ClassRepo
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
-from ..training.step import run_incremental_step
+from ..training.step import run_incremental_step, select_device
 from . import versions
 from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
+from .features import feature_cache
 from .images import list_images
 from ..storage.db import retry_busy
 from .jobs import STATUS_RETRY_S
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 # The method a new step uses unless the user picks another: the incremental method that kept old
 # classes best in the latest measured benchmark (docs/benchmarks.md, CamVid 6-5: mib). Change it here only.
 DEFAULT_METHOD = "mib"
+GPU_WORKERS = 4  # DataLoader workers of a GPU step (decoding and augmenting keep up with the device)
 
 
 @dataclass(frozen=True)
@@ -169,9 +172,17 @@ def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None
 
 
 def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:
+    """The request over the app's defaults, resolved for the device the step will run on: a CPU keeps the
+    backbone frozen (and so trains from cached taps) unless ``cpu_freezes_backbone`` is off; a GPU
+    reads its batches with DataLoader workers."""
     base = ctx.ml.train
     cfg = replace(base, epochs=req.epochs or base.epochs, batch_size=req.batch_size or base.batch_size,
                   crop_size=req.crop_size or base.crop_size, lr=req.lr or base.lr, accepted_only=req.accepted_only)
+    device = select_device(cfg.device)
+    if device.type == "cpu" and ctx.ml.cpu_freezes_backbone:
+        cfg = replace(cfg, encoder_lr_mult=0.0)
+    elif device.type == "cuda" and cfg.num_workers == 0:
+        cfg = replace(cfg, num_workers=min(GPU_WORKERS, os.cpu_count() or 1))
     cfg.validate()
     return cfg
 
@@ -262,12 +273,12 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
         result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
                                       plan.new_class_ids, parent_ckpt, progress=progress,
                                       should_cancel=control.should_cancel if control else None,
-                                      resume_dir=resume_dir, inputs=inputs)
+                                      resume_dir=resume_dir, inputs=inputs, feature_cache=feature_cache(ctx))
     finally:
         if metrics is not None:
             metrics.flush()
     extra: dict = {"losses": result.losses, "seconds": result.seconds, "images_per_second": result.images_per_second,
-                   "peak_memory_mb": result.peak_memory_mb}
+                   "peak_memory_mb": result.peak_memory_mb, "feature_path": result.feature_path}
     memory = result.outputs.get("memory")
     blob_shas: set[str] = set()
     if isinstance(memory, (bytes, bytearray)):
