@@ -1,15 +1,15 @@
-import { i as gt, g as br, o as yn, a as kn, b as wn, T as xn, c as Mn, d as ve, r as bt, e as Ke, p as mt, f as Fe, h as Le, m as En, s as mr, j as An, u as qe, k as $e, l as yr, E as Sn, n as kr, q as l, t as rr, v as ye, w as zn, x as Tn, y as qn, z as Cn, A as nr, B as $n, I as at, C as wr, D as In, F as Nn, G as yt, H as Rn, J as xr, K as Mr, L as Un, M as Fn, N as On, O as Er, P as Ln, Q as Pn, R as Dn, S as Hn, U as Ar, V as Bn, W as Wn, X as Kn, Y as Yn, Z, _ as Ve, $ as y, a0 as Vn, a1 as ze, a2 as ar, a3 as Xn, a4 as I, a5 as X, a6 as Zn, a7 as ie, a8 as it, a9 as Gn } from "./render-BXCjtrTN.js";
-function Jn(e) {
+import { i as gt, g as br, o as bn, a as yn, b as mn, T as kn, c as wn, d as de, r as bt, e as Ke, p as yt, f as Fe, h as Le, m as xn, s as yr, j as Mn, u as qe, k as Ce, l as mr, E as En, n as kr, q as l, t as rr, v as ke, w as An, x as Sn, y as zn, z as Tn, A as nr, B as qn, I as at, C as wr, D as Cn, F as $n, G as mt, H as In, J as xr, K as Mr, L as Nn, M as Rn, N as Un, O as Er, P as Fn, Q as On, R as Ln, S as Pn, U as Ar, V as Dn, W as Hn, X as Bn, Y as Wn, Z as Y, _ as Ve, $ as y, a0 as Kn, a1 as Se, a2 as ar, a3 as Yn, a4 as $, a5 as W, a6 as Vn, a7 as ne, a8 as it, a9 as Xn } from "./render-BXCjtrTN.js";
+function Zn(e) {
   throw new Error("https://svelte.dev/e/lifecycle_outside_component");
 }
-const Qn = [];
-function jn(e, t = !1, n = !1) {
-  return Ye(e, /* @__PURE__ */ new Map(), "", Qn, null, n);
+const Gn = [];
+function Jn(e, t = !1, n = !1) {
+  return Ye(e, /* @__PURE__ */ new Map(), "", Gn, null, n);
 }
 function Ye(e, t, n, r, i = null, a = !1) {
   if (typeof e == "object" && e !== null) {
-    var o = t.get(e);
-    if (o !== void 0) return o;
+    var s = t.get(e);
+    if (s !== void 0) return s;
     if (e instanceof Map) return (
       /** @type {Snapshot<T>} */
       new Map(e)
@@ -19,21 +19,21 @@ function Ye(e, t, n, r, i = null, a = !1) {
       new Set(e)
     );
     if (gt(e)) {
-      var f = (
+      var o = (
         /** @type {Snapshot<any>} */
         Array(e.length)
       );
-      t.set(e, f), i !== null && t.set(i, f);
-      for (var d = 0; d < e.length; d += 1) {
-        var h = e[d];
-        d in e && (f[d] = Ye(h, t, n, r, null, a));
+      t.set(e, o), i !== null && t.set(i, o);
+      for (var f = 0; f < e.length; f += 1) {
+        var h = e[f];
+        f in e && (o[f] = Ye(h, t, n, r, null, a));
       }
-      return f;
+      return o;
     }
-    if (br(e) === yn) {
-      f = {}, t.set(e, f), i !== null && t.set(i, f);
+    if (br(e) === bn) {
+      o = {}, t.set(e, o), i !== null && t.set(i, o);
       for (var u in e)
-        f[u] = Ye(
+        o[u] = Ye(
           // @ts-expect-error
           e[u],
           t,
@@ -42,7 +42,7 @@ function Ye(e, t, n, r, i = null, a = !1) {
           null,
           a
         );
-      return f;
+      return o;
     }
     if (e instanceof Date)
       return (
@@ -78,28 +78,28 @@ function Ye(e, t, n, r, i = null, a = !1) {
     );
   }
 }
-function ea(e) {
+function Qn(e) {
   var t = document.createElement("template");
   return t.innerHTML = e.replaceAll("<!>", "<!---->"), t.content;
 }
-function ta(e, t) {
+function jn(e, t) {
   var n = (
     /** @type {Effect} */
-    Mn
+    wn
   );
   n.nodes === null && (n.nodes = { start: e, end: t, a: null, t: null });
 }
 // @__NO_SIDE_EFFECTS__
-function pe(e, t) {
-  var n = (t & xn) !== 0, r, i = !e.startsWith("<!>");
+function _e(e, t) {
+  var n = (t & kn) !== 0, r, i = !e.startsWith("<!>");
   return () => {
-    r === void 0 && (r = ea(i ? e : "<!>" + e), r = /** @type {TemplateNode} */
-    kn(r));
+    r === void 0 && (r = Qn(i ? e : "<!>" + e), r = /** @type {TemplateNode} */
+    yn(r));
     var a = (
       /** @type {TemplateNode} */
-      n || wn ? document.importNode(r, !0) : r.cloneNode(!0)
+      n || mn ? document.importNode(r, !0) : r.cloneNode(!0)
     );
-    return ta(a, a), a;
+    return jn(a, a), a;
   };
 }
 function he(e, t) {
@@ -108,7 +108,7 @@ function he(e, t) {
     t
   );
 }
-class ra {
+class ea {
   /** @type {TemplateNode} */
   anchor;
   /** @type {Map<Batch, Key>} */
@@ -154,7 +154,7 @@ class ra {
   #i = () => {
     var t = (
       /** @type {Batch} */
-      ve
+      de
     );
     if (this.#t.has(t)) {
       var n = (
@@ -167,23 +167,23 @@ class ra {
         var i = this.#e.get(n);
         i && (this.#r.set(n, i.effect), this.#e.delete(n), i.fragment.lastChild.remove(), this.anchor.before(i.fragment), r = i.effect);
       }
-      for (const [a, o] of this.#t) {
+      for (const [a, s] of this.#t) {
         if (this.#t.delete(a), a === t)
           break;
-        const f = this.#e.get(o);
-        f && (Ke(f.effect), this.#e.delete(o));
+        const o = this.#e.get(s);
+        o && (Ke(o.effect), this.#e.delete(s));
       }
-      for (const [a, o] of this.#r) {
+      for (const [a, s] of this.#r) {
         if (a === n || this.#n.has(a)) continue;
-        const f = () => {
+        const o = () => {
           if (Array.from(this.#t.values()).includes(a)) {
             var h = document.createDocumentFragment();
-            En(o, h), h.append(Fe()), this.#e.set(a, { effect: o, fragment: h });
+            xn(s, h), h.append(Fe()), this.#e.set(a, { effect: s, fragment: h });
           } else
-            Ke(o);
+            Ke(s);
           this.#n.delete(a), this.#r.delete(a);
         };
-        this.#a || !r ? (this.#n.add(a), mt(o, f, !1)) : f();
+        this.#a || !r ? (this.#n.add(a), yt(s, o, !1)) : o();
       }
     }
   };
@@ -204,13 +204,13 @@ class ra {
   ensure(t, n) {
     var r = (
       /** @type {Batch} */
-      ve
-    ), i = mr();
+      de
+    ), i = yr();
     if (n && !this.#r.has(t) && !this.#e.has(t))
       if (i) {
-        var a = document.createDocumentFragment(), o = Fe();
-        a.append(o), this.#e.set(t, {
-          effect: Le(() => n(o)),
+        var a = document.createDocumentFragment(), s = Fe();
+        a.append(s), this.#e.set(t, {
+          effect: Le(() => n(s)),
           fragment: a
         });
       } else
@@ -219,43 +219,43 @@ class ra {
           Le(() => n(this.anchor))
         );
     if (this.#t.set(r, t), i) {
-      for (const [f, d] of this.#r)
-        f === t ? r.skipped_effects.delete(d) : r.skipped_effects.add(d);
-      for (const [f, d] of this.#e)
-        f === t ? r.skipped_effects.delete(d.effect) : r.skipped_effects.add(d.effect);
+      for (const [o, f] of this.#r)
+        o === t ? r.skipped_effects.delete(f) : r.skipped_effects.add(f);
+      for (const [o, f] of this.#e)
+        o === t ? r.skipped_effects.delete(f.effect) : r.skipped_effects.add(f.effect);
       r.oncommit(this.#i), r.ondiscard(this.#s);
     } else
       this.#i();
   }
 }
-function na(e) {
-  An === null && Jn(), qe(() => {
-    const t = $e(e);
+function ta(e) {
+  Mn === null && Zn(), qe(() => {
+    const t = Ce(e);
     if (typeof t == "function") return (
       /** @type {() => void} */
       t
     );
   });
 }
-function Te(e, t, n = !1) {
-  var r = new ra(e), i = n ? Sn : 0;
-  function a(o, f) {
-    r.ensure(o, f);
+function ze(e, t, n = !1) {
+  var r = new ea(e), i = n ? En : 0;
+  function a(s, o) {
+    r.ensure(s, o);
   }
-  yr(() => {
-    var o = !1;
-    t((f, d = !0) => {
-      o = !0, a(d, f);
-    }), o || a(!1, null);
+  mr(() => {
+    var s = !1;
+    t((o, f = !0) => {
+      s = !0, a(f, o);
+    }), s || a(!1, null);
   }, i);
 }
-function aa(e, t) {
+function ra(e, t) {
   return t;
 }
-function ia(e, t, n) {
-  for (var r = [], i = t.length, a, o = t.length, f = 0; f < i; f++) {
-    let v = t[f];
-    mt(
+function na(e, t, n) {
+  for (var r = [], i = t.length, a, s = t.length, o = 0; o < i; o++) {
+    let v = t[o];
+    yt(
       v,
       () => {
         if (a) {
@@ -264,17 +264,17 @@ function ia(e, t, n) {
               /** @type {Set<EachOutroGroup>} */
               e.outrogroups
             );
-            dt(yt(a.done)), p.delete(a), p.size === 0 && (e.outrogroups = null);
+            dt(mt(a.done)), p.delete(a), p.size === 0 && (e.outrogroups = null);
           }
         } else
-          o -= 1;
+          s -= 1;
       },
       !1
     );
   }
-  if (o === 0) {
-    var d = r.length === 0 && n !== null;
-    if (d) {
+  if (s === 0) {
+    var f = r.length === 0 && n !== null;
+    if (f) {
       var h = (
         /** @type {Element} */
         n
@@ -282,9 +282,9 @@ function ia(e, t, n) {
         /** @type {Element} */
         h.parentNode
       );
-      Nn(u), u.append(h), e.items.clear();
+      $n(u), u.append(h), e.items.clear();
     }
-    dt(t, !d);
+    dt(t, !f);
   } else
     a = {
       pending: new Set(t),
@@ -297,117 +297,117 @@ function dt(e, t = !0) {
 }
 var ir;
 function sr(e, t, n, r, i, a = null) {
-  var o = e, f = /* @__PURE__ */ new Map(), d = (t & kr) !== 0;
-  if (d) {
+  var s = e, o = /* @__PURE__ */ new Map(), f = (t & kr) !== 0;
+  if (f) {
     var h = (
       /** @type {Element} */
       e
     );
-    o = h.appendChild(Fe());
+    s = h.appendChild(Fe());
   }
-  var u = null, v = zn(() => {
-    var E = n();
-    return gt(E) ? E : E == null ? [] : yt(E);
+  var u = null, v = An(() => {
+    var w = n();
+    return gt(w) ? w : w == null ? [] : mt(w);
   }), p, b = !0;
-  function $() {
-    _.fallback = u, sa(_, p, o, t, r), u !== null && (p.length === 0 ? (u.f & ye) === 0 ? bt(u) : (u.f ^= ye, Ue(u, null, o)) : mt(u, () => {
+  function q() {
+    _.fallback = u, aa(_, p, s, t, r), u !== null && (p.length === 0 ? (u.f & ke) === 0 ? bt(u) : (u.f ^= ke, Ue(u, null, s)) : yt(u, () => {
       u = null;
     }));
   }
-  var S = yr(() => {
+  var A = mr(() => {
     p = /** @type {V[]} */
     l(v);
-    for (var E = p.length, O = /* @__PURE__ */ new Set(), w = (
+    for (var w = p.length, F = /* @__PURE__ */ new Set(), k = (
       /** @type {Batch} */
-      ve
-    ), A = mr(), M = 0; M < E; M += 1) {
-      var z = p[M], C = r(z, M), g = b ? null : f.get(C);
-      g ? (g.v && rr(g.v, z), g.i && rr(g.i, M), A && w.skipped_effects.delete(g.e)) : (g = oa(
-        f,
-        b ? o : ir ??= Fe(),
-        z,
+      de
+    ), E = yr(), x = 0; x < w; x += 1) {
+      var T = p[x], C = r(T, x), g = b ? null : o.get(C);
+      g ? (g.v && rr(g.v, T), g.i && rr(g.i, x), E && k.skipped_effects.delete(g.e)) : (g = ia(
+        o,
+        b ? s : ir ??= Fe(),
+        T,
         C,
-        M,
+        x,
         i,
         t,
         n
-      ), b || (g.e.f |= ye), f.set(C, g)), O.add(C);
+      ), b || (g.e.f |= ke), o.set(C, g)), F.add(C);
     }
-    if (E === 0 && a && !u && (b ? u = Le(() => a(o)) : (u = Le(() => a(ir ??= Fe())), u.f |= ye)), !b)
-      if (A) {
-        for (const [x, N] of f)
-          O.has(x) || w.skipped_effects.add(N.e);
-        w.oncommit($), w.ondiscard(() => {
+    if (w === 0 && a && !u && (b ? u = Le(() => a(s)) : (u = Le(() => a(ir ??= Fe())), u.f |= ke)), !b)
+      if (E) {
+        for (const [m, I] of o)
+          F.has(m) || k.skipped_effects.add(I.e);
+        k.oncommit(q), k.ondiscard(() => {
         });
       } else
-        $();
+        q();
     l(v);
-  }), _ = { effect: S, items: f, outrogroups: null, fallback: u };
+  }), _ = { effect: A, items: o, outrogroups: null, fallback: u };
   b = !1;
 }
-function sa(e, t, n, r, i) {
-  var a = (r & In) !== 0, o = t.length, f = e.items, d = e.effect.first, h, u = null, v, p = [], b = [], $, S, _, E;
+function aa(e, t, n, r, i) {
+  var a = (r & Cn) !== 0, s = t.length, o = e.items, f = e.effect.first, h, u = null, v, p = [], b = [], q, A, _, w;
   if (a)
-    for (E = 0; E < o; E += 1)
-      $ = t[E], S = i($, E), _ = /** @type {EachItem} */
-      f.get(S).e, (_.f & ye) === 0 && (_.nodes?.a?.measure(), (v ??= /* @__PURE__ */ new Set()).add(_));
-  for (E = 0; E < o; E += 1) {
-    if ($ = t[E], S = i($, E), _ = /** @type {EachItem} */
-    f.get(S).e, e.outrogroups !== null)
-      for (const N of e.outrogroups)
-        N.pending.delete(_), N.done.delete(_);
-    if ((_.f & ye) !== 0)
-      if (_.f ^= ye, _ === d)
+    for (w = 0; w < s; w += 1)
+      q = t[w], A = i(q, w), _ = /** @type {EachItem} */
+      o.get(A).e, (_.f & ke) === 0 && (_.nodes?.a?.measure(), (v ??= /* @__PURE__ */ new Set()).add(_));
+  for (w = 0; w < s; w += 1) {
+    if (q = t[w], A = i(q, w), _ = /** @type {EachItem} */
+    o.get(A).e, e.outrogroups !== null)
+      for (const I of e.outrogroups)
+        I.pending.delete(_), I.done.delete(_);
+    if ((_.f & ke) !== 0)
+      if (_.f ^= ke, _ === f)
         Ue(_, null, n);
       else {
-        var O = u ? u.next : d;
-        _ === e.effect.last && (e.effect.last = _.prev), _.prev && (_.prev.next = _.next), _.next && (_.next.prev = _.prev), we(e, u, _), we(e, _, O), Ue(_, O, n), u = _, p = [], b = [], d = u.next;
+        var F = u ? u.next : f;
+        _ === e.effect.last && (e.effect.last = _.prev), _.prev && (_.prev.next = _.next), _.next && (_.next.prev = _.prev), xe(e, u, _), xe(e, _, F), Ue(_, F, n), u = _, p = [], b = [], f = u.next;
         continue;
       }
-    if ((_.f & at) !== 0 && (bt(_), a && (_.nodes?.a?.unfix(), (v ??= /* @__PURE__ */ new Set()).delete(_))), _ !== d) {
+    if ((_.f & at) !== 0 && (bt(_), a && (_.nodes?.a?.unfix(), (v ??= /* @__PURE__ */ new Set()).delete(_))), _ !== f) {
       if (h !== void 0 && h.has(_)) {
         if (p.length < b.length) {
-          var w = b[0], A;
-          u = w.prev;
-          var M = p[0], z = p[p.length - 1];
-          for (A = 0; A < p.length; A += 1)
-            Ue(p[A], w, n);
-          for (A = 0; A < b.length; A += 1)
-            h.delete(b[A]);
-          we(e, M.prev, z.next), we(e, u, M), we(e, z, w), d = w, u = z, E -= 1, p = [], b = [];
+          var k = b[0], E;
+          u = k.prev;
+          var x = p[0], T = p[p.length - 1];
+          for (E = 0; E < p.length; E += 1)
+            Ue(p[E], k, n);
+          for (E = 0; E < b.length; E += 1)
+            h.delete(b[E]);
+          xe(e, x.prev, T.next), xe(e, u, x), xe(e, T, k), f = k, u = T, w -= 1, p = [], b = [];
         } else
-          h.delete(_), Ue(_, d, n), we(e, _.prev, _.next), we(e, _, u === null ? e.effect.first : u.next), we(e, u, _), u = _;
+          h.delete(_), Ue(_, f, n), xe(e, _.prev, _.next), xe(e, _, u === null ? e.effect.first : u.next), xe(e, u, _), u = _;
         continue;
       }
-      for (p = [], b = []; d !== null && d !== _; )
-        (h ??= /* @__PURE__ */ new Set()).add(d), b.push(d), d = d.next;
-      if (d === null)
+      for (p = [], b = []; f !== null && f !== _; )
+        (h ??= /* @__PURE__ */ new Set()).add(f), b.push(f), f = f.next;
+      if (f === null)
         continue;
     }
-    (_.f & ye) === 0 && p.push(_), u = _, d = _.next;
+    (_.f & ke) === 0 && p.push(_), u = _, f = _.next;
   }
   if (e.outrogroups !== null) {
-    for (const N of e.outrogroups)
-      N.pending.size === 0 && (dt(yt(N.done)), e.outrogroups?.delete(N));
+    for (const I of e.outrogroups)
+      I.pending.size === 0 && (dt(mt(I.done)), e.outrogroups?.delete(I));
     e.outrogroups.size === 0 && (e.outrogroups = null);
   }
-  if (d !== null || h !== void 0) {
+  if (f !== null || h !== void 0) {
     var C = [];
     if (h !== void 0)
       for (_ of h)
         (_.f & at) === 0 && C.push(_);
-    for (; d !== null; )
-      (d.f & at) === 0 && d !== e.fallback && C.push(d), d = d.next;
+    for (; f !== null; )
+      (f.f & at) === 0 && f !== e.fallback && C.push(f), f = f.next;
     var g = C.length;
     if (g > 0) {
-      var x = (r & kr) !== 0 && o === 0 ? n : null;
+      var m = (r & kr) !== 0 && s === 0 ? n : null;
       if (a) {
-        for (E = 0; E < g; E += 1)
-          C[E].nodes?.a?.measure();
-        for (E = 0; E < g; E += 1)
-          C[E].nodes?.a?.fix();
+        for (w = 0; w < g; w += 1)
+          C[w].nodes?.a?.measure();
+        for (w = 0; w < g; w += 1)
+          C[w].nodes?.a?.fix();
       }
-      ia(e, C, x);
+      na(e, C, m);
     }
   }
   a && wr(() => {
@@ -416,69 +416,69 @@ function sa(e, t, n, r, i) {
         _.nodes?.a?.apply();
   });
 }
-function oa(e, t, n, r, i, a, o, f) {
-  var d = (o & Tn) !== 0 ? (o & qn) === 0 ? Cn(n, !1, !1) : nr(n) : null, h = (o & $n) !== 0 ? nr(i) : null;
+function ia(e, t, n, r, i, a, s, o) {
+  var f = (s & Sn) !== 0 ? (s & zn) === 0 ? Tn(n, !1, !1) : nr(n) : null, h = (s & qn) !== 0 ? nr(i) : null;
   return {
-    v: d,
+    v: f,
     i: h,
-    e: Le(() => (a(t, d ?? n, h ?? i, f), () => {
+    e: Le(() => (a(t, f ?? n, h ?? i, o), () => {
       e.delete(r);
     }))
   };
 }
 function Ue(e, t, n) {
   if (e.nodes)
-    for (var r = e.nodes.start, i = e.nodes.end, a = t && (t.f & ye) === 0 ? (
+    for (var r = e.nodes.start, i = e.nodes.end, a = t && (t.f & ke) === 0 ? (
       /** @type {EffectNodes} */
       t.nodes.start
     ) : n; r !== null; ) {
-      var o = (
+      var s = (
         /** @type {TemplateNode} */
-        Rn(r)
+        In(r)
       );
       if (a.before(r), r === i)
         return;
-      r = o;
+      r = s;
     }
 }
-function we(e, t, n) {
+function xe(e, t, n) {
   t === null ? e.effect.first = n : t.next = n, n === null ? e.effect.last = t : n.prev = t;
 }
 const or = [...` 	
 \r\f \v\uFEFF`];
-function la(e, t, n) {
+function sa(e, t, n) {
   var r = e == null ? "" : "" + e;
   if (n) {
     for (var i in n)
       if (n[i])
         r = r ? r + " " + i : i;
       else if (r.length)
-        for (var a = i.length, o = 0; (o = r.indexOf(i, o)) >= 0; ) {
-          var f = o + a;
-          (o === 0 || or.includes(r[o - 1])) && (f === r.length || or.includes(r[f])) ? r = (o === 0 ? "" : r.substring(0, o)) + r.substring(f + 1) : o = f;
+        for (var a = i.length, s = 0; (s = r.indexOf(i, s)) >= 0; ) {
+          var o = s + a;
+          (s === 0 || or.includes(r[s - 1])) && (o === r.length || or.includes(r[o])) ? r = (s === 0 ? "" : r.substring(0, s)) + r.substring(o + 1) : s = o;
         }
   }
   return r === "" ? null : r;
 }
-function fa(e, t) {
+function oa(e, t) {
   return e == null ? null : String(e);
 }
 function Ie(e, t, n, r, i, a) {
-  var o = e.__className;
-  if (o !== n || o === void 0) {
-    var f = la(n, r, a);
-    f == null ? e.removeAttribute("class") : e.className = f, e.__className = n;
+  var s = e.__className;
+  if (s !== n || s === void 0) {
+    var o = sa(n, r, a);
+    o == null ? e.removeAttribute("class") : e.className = o, e.__className = n;
   } else if (a && i !== a)
-    for (var d in a) {
-      var h = !!a[d];
-      (i == null || h !== !!i[d]) && e.classList.toggle(d, h);
+    for (var f in a) {
+      var h = !!a[f];
+      (i == null || h !== !!i[f]) && e.classList.toggle(f, h);
     }
   return a;
 }
 function lr(e, t, n, r) {
   var i = e.__style;
   if (i !== t) {
-    var a = fa(t);
+    var a = oa(t);
     a == null ? e.removeAttribute("style") : e.style.cssText = a, e.__style = t;
   }
   return r;
@@ -488,21 +488,21 @@ function Sr(e, t, n = !1) {
     if (t == null)
       return;
     if (!gt(t))
-      return Fn();
+      return Rn();
     for (var r of e.options)
       r.selected = t.includes(Oe(r));
     return;
   }
   for (r of e.options) {
     var i = Oe(r);
-    if (On(i, t)) {
+    if (Un(i, t)) {
       r.selected = !0;
       return;
     }
   }
   (!n || t !== void 0) && (e.selectedIndex = -1);
 }
-function ca(e) {
+function la(e) {
   var t = new MutationObserver(() => {
     Sr(e, e.__value);
   });
@@ -516,66 +516,66 @@ function ca(e) {
     // because that property is not reflected as an attribute)
     attributes: !0,
     attributeFilter: ["value"]
-  }), Un(() => {
+  }), Nn(() => {
     t.disconnect();
   });
 }
-function ua(e, t, n = t) {
+function fa(e, t, n = t) {
   var r = /* @__PURE__ */ new WeakSet(), i = !0;
   xr(e, "change", (a) => {
-    var o = a ? "[selected]" : ":checked", f;
+    var s = a ? "[selected]" : ":checked", o;
     if (e.multiple)
-      f = [].map.call(e.querySelectorAll(o), Oe);
+      o = [].map.call(e.querySelectorAll(s), Oe);
     else {
-      var d = e.querySelector(o) ?? // will fall back to first non-disabled option if no option is selected
+      var f = e.querySelector(s) ?? // will fall back to first non-disabled option if no option is selected
       e.querySelector("option:not([disabled])");
-      f = d && Oe(d);
+      o = f && Oe(f);
     }
-    n(f), ve !== null && r.add(ve);
+    n(o), de !== null && r.add(de);
   }), Mr(() => {
     var a = t();
     if (e === document.activeElement) {
-      var o = (
+      var s = (
         /** @type {Batch} */
-        Er ?? ve
+        Er ?? de
       );
-      if (r.has(o))
+      if (r.has(s))
         return;
     }
     if (Sr(e, a, i), i && a === void 0) {
-      var f = e.querySelector(":checked");
-      f !== null && (a = Oe(f), n(a));
+      var o = e.querySelector(":checked");
+      o !== null && (a = Oe(o), n(a));
     }
     e.__value = a, i = !1;
-  }), ca(e);
+  }), la(e);
 }
 function Oe(e) {
   return "__value" in e ? e.__value : e.value;
 }
-const da = /* @__PURE__ */ Symbol("is custom element"), va = /* @__PURE__ */ Symbol("is html");
-function ae(e, t, n, r) {
-  var i = ha(e);
-  i[t] !== (i[t] = n) && (t === "loading" && (e[Ln] = n), n == null ? e.removeAttribute(t) : typeof n != "string" && _a(e).includes(t) ? e[t] = n : e.setAttribute(t, n));
+const ca = /* @__PURE__ */ Symbol("is custom element"), ua = /* @__PURE__ */ Symbol("is html");
+function te(e, t, n, r) {
+  var i = da(e);
+  i[t] !== (i[t] = n) && (t === "loading" && (e[Fn] = n), n == null ? e.removeAttribute(t) : typeof n != "string" && ha(e).includes(t) ? e[t] = n : e.setAttribute(t, n));
 }
-function ha(e) {
+function da(e) {
   return (
     /** @type {Record<string | symbol, unknown>} **/
     // @ts-expect-error
     e.__attributes ??= {
-      [da]: e.nodeName.includes("-"),
-      [va]: e.namespaceURI === Pn
+      [ca]: e.nodeName.includes("-"),
+      [ua]: e.namespaceURI === On
     }
   );
 }
 var fr = /* @__PURE__ */ new Map();
-function _a(e) {
+function ha(e) {
   var t = e.getAttribute("is") || e.nodeName, n = fr.get(t);
   if (n) return n;
   fr.set(t, n = []);
   for (var r, i = e, a = Element.prototype; a !== i; ) {
-    r = Dn(i);
-    for (var o in r)
-      r[o].set && n.push(o);
+    r = Ln(i);
+    for (var s in r)
+      r[s].set && n.push(s);
     i = br(i);
   }
   return n;
@@ -584,23 +584,23 @@ function cr(e, t, n = t) {
   var r = /* @__PURE__ */ new WeakSet();
   xr(e, "input", async (i) => {
     var a = i ? e.defaultValue : e.value;
-    if (a = st(e) ? ot(a) : a, n(a), ve !== null && r.add(ve), await Hn(), a !== (a = t())) {
-      var o = e.selectionStart, f = e.selectionEnd, d = e.value.length;
-      if (e.value = a ?? "", f !== null) {
+    if (a = st(e) ? ot(a) : a, n(a), de !== null && r.add(de), await Pn(), a !== (a = t())) {
+      var s = e.selectionStart, o = e.selectionEnd, f = e.value.length;
+      if (e.value = a ?? "", o !== null) {
         var h = e.value.length;
-        o === f && f === d && h > d ? (e.selectionStart = h, e.selectionEnd = h) : (e.selectionStart = o, e.selectionEnd = Math.min(f, h));
+        s === o && o === f && h > f ? (e.selectionStart = h, e.selectionEnd = h) : (e.selectionStart = s, e.selectionEnd = Math.min(o, h));
       }
     }
   }), // If we are hydrating and the value has since changed,
   // then use the updated value from the input instead.
   // If defaultValue is set, then value == defaultValue
   // TODO Svelte 6: remove input.value check and set to empty string?
-  $e(t) == null && e.value && (n(st(e) ? ot(e.value) : e.value), ve !== null && r.add(ve)), Ar(() => {
+  Ce(t) == null && e.value && (n(st(e) ? ot(e.value) : e.value), de !== null && r.add(de)), Ar(() => {
     var i = t();
     if (e === document.activeElement) {
       var a = (
         /** @type {Batch} */
-        Er ?? ve
+        Er ?? de
       );
       if (r.has(a))
         return;
@@ -616,13 +616,13 @@ function ot(e) {
   return e === "" ? null : +e;
 }
 function ur(e, t) {
-  return e === t || e?.[Bn] === t;
+  return e === t || e?.[Dn] === t;
 }
 function dr(e = {}, t, n, r) {
   return Mr(() => {
     var i, a;
     return Ar(() => {
-      i = a, a = [], $e(() => {
+      i = a, a = [], Ce(() => {
         e !== n(...a) && (t(e, ...a), i && ur(n(...i), e) && t(null, ...i));
       });
     }), () => {
@@ -632,10 +632,10 @@ function dr(e = {}, t, n, r) {
     };
   }), e;
 }
-function pa(e, t, n) {
+function va(e, t, n) {
   if (e == null)
-    return t(void 0), Wn;
-  const r = $e(
+    return t(void 0), Hn;
+  const r = Ce(
     () => e.subscribe(
       t,
       // @ts-expect-error
@@ -644,11 +644,11 @@ function pa(e, t, n) {
   );
   return r.unsubscribe ? () => r.unsubscribe() : r;
 }
-function ga(e) {
+function _a(e) {
   let t;
-  return pa(e, (n) => t = n)(), t;
+  return va(e, (n) => t = n)(), t;
 }
-const ba = {
+const pa = {
   get(e, t) {
     if (!e.exclude.includes(t))
       return e.props[t];
@@ -672,13 +672,13 @@ const ba = {
   }
 };
 // @__NO_SIDE_EFFECTS__
-function ma(e, t, n) {
+function ga(e, t, n) {
   return new Proxy(
     { props: e, exclude: t },
-    ba
+    pa
   );
 }
-const ya = [
+const ba = [
   { color: "red", primary: 600, secondary: 100 },
   { color: "green", primary: 600, secondary: 100 },
   { color: "blue", primary: 600, secondary: 100 },
@@ -689,7 +689,7 @@ const ya = [
   { color: "cyan", primary: 600, secondary: 100 },
   { color: "lime", primary: 500, secondary: 100 },
   { color: "pink", primary: 600, secondary: 100 }
-], vr = {
+], hr = {
   inherit: "inherit",
   current: "currentColor",
   transparent: "transparent",
@@ -982,24 +982,24 @@ const ya = [
     950: "#4c0519"
   }
 };
-ya.reduce((e, { color: t, primary: n, secondary: r }) => ({
+ba.reduce((e, { color: t, primary: n, secondary: r }) => ({
   ...e,
   [t]: {
-    primary: vr[t][n],
-    secondary: vr[t][r]
+    primary: hr[t][n],
+    secondary: hr[t][r]
   }
 }), {});
-function ka(e) {
+function ya(e) {
   let t;
-  const n = Yn((i) => {
+  const n = Wn((i) => {
     let a = !1;
-    const o = e.subscribe((f) => {
-      t = f, a && i();
+    const s = e.subscribe((o) => {
+      t = o, a && i();
     });
-    return a = !0, o;
+    return a = !0, s;
   });
   function r() {
-    return Kn() ? (n(), t) : ga(e);
+    return Bn() ? (n(), t) : _a(e);
   }
   return "set" in e ? {
     get current() {
@@ -1014,14 +1014,14 @@ function ka(e) {
     }
   };
 }
-const wa = "__i18n__", xa = [
+const ma = "__i18n__", ka = [
   "label",
   "info",
   "placeholder",
   "description",
   "title",
   "value"
-], Ma = [
+], wa = [
   "elem_id",
   "elem_classes",
   "visible",
@@ -1054,26 +1054,26 @@ const wa = "__i18n__", xa = [
   "unregister_component",
   "dispatcher"
 ];
-function Ea(e) {
-  return typeof e == "string" && e.includes(wa);
+function xa(e) {
+  return typeof e == "string" && e.includes(ma);
 }
-class Aa {
+class Ma {
   load_component;
-  #t = Z(Ve({}));
+  #t = Y(Ve({}));
   get shared() {
     return l(this.#t);
   }
   set shared(t) {
     y(this.#t, t, !0);
   }
-  #r = Z(Ve({}));
+  #r = Y(Ve({}));
   get props() {
     return l(this.#r);
   }
   set props(t) {
     y(this.#r, t, !0);
   }
-  #e = Z((t) => t);
+  #e = Y((t) => t);
   get i18n() {
     return l(this.#e);
   }
@@ -1085,7 +1085,7 @@ class Aa {
   translatable_props = {};
   dispatcher;
   last_update = null;
-  shared_props = Ma;
+  shared_props = wa;
   mounted = !1;
   old_value;
   register_component;
@@ -1103,8 +1103,8 @@ class Aa {
     if (n)
       for (const r in n)
         this.props[r] === void 0 && (this.props[r] = n[r]);
-    this.i18n = this.props.i18n ?? ((r) => r), this.i18n_store = t.props.i18n_store, this._i18n_from_store = this.i18n_store ? ka(this.i18n_store) : void 0;
-    for (const r of xa)
+    this.i18n = this.props.i18n ?? ((r) => r), this.i18n_store = t.props.i18n_store, this._i18n_from_store = this.i18n_store ? ya(this.i18n_store) : void 0;
+    for (const r of ka)
       this.shared[r] = this._translate_and_store(
         "shared",
         r,
@@ -1146,15 +1146,15 @@ class Aa {
         // @ts-ignore
         this.set_data_callback,
         this.get_data_callback
-      ), this.registered_id = r, $e(() => {
+      ), this.registered_id = r, Ce(() => {
         this.shared.id = r;
       });
     }), qe(() => () => {
       this.registered_id !== null && this.unregister_component(this.registered_id, this.set_data_callback);
     }), qe(() => this.i18n_store ? this.i18n_store.subscribe(() => {
       for (const [i, a] of Object.entries(this.translatable_props)) {
-        const [o, f] = i.split("."), d = this.i18n(a);
-        o === "shared" ? this.shared[f] = d : this.props[f] = d;
+        const [s, o] = i.split("."), f = this.i18n(a);
+        s === "shared" ? this.shared[o] = f : this.props[o] = f;
       }
     }) : void 0);
   }
@@ -1178,14 +1178,14 @@ class Aa {
     this.dispatcher(this.shared.id, t, n);
   }
   async get_data() {
-    return jn(this.props);
+    return Jn(this.props);
   }
   update(t) {
     this.set_data(t);
   }
   set_data(t) {
     for (const n in t) {
-      const r = t[n], i = Ea(r) ? this._translate_and_store(this.shared_props.includes(n) ? "shared" : "props", n, r) : r;
+      const r = t[n], i = xa(r) ? this._translate_and_store(this.shared_props.includes(n) ? "shared" : "props", n, r) : r;
       if (this.shared_props.includes(n)) {
         const a = n;
         this.shared[a] = i;
@@ -1200,7 +1200,7 @@ class Aa {
     });
   }
 }
-var Q = Uint8Array, se = Uint16Array, kt = Int32Array, Xe = new Q([
+var J = Uint8Array, ae = Uint16Array, kt = Int32Array, Xe = new J([
   0,
   0,
   0,
@@ -1235,7 +1235,7 @@ var Q = Uint8Array, se = Uint16Array, kt = Int32Array, Xe = new Q([
   0,
   /* impossible */
   0
-]), Ze = new Q([
+]), Ze = new J([
   0,
   0,
   0,
@@ -1269,55 +1269,55 @@ var Q = Uint8Array, se = Uint16Array, kt = Int32Array, Xe = new Q([
   /* unused */
   0,
   0
-]), vt = new Q([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]), zr = function(e, t) {
-  for (var n = new se(31), r = 0; r < 31; ++r)
+]), ht = new J([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]), zr = function(e, t) {
+  for (var n = new ae(31), r = 0; r < 31; ++r)
     n[r] = t += 1 << e[r - 1];
   for (var i = new kt(n[30]), r = 1; r < 30; ++r)
     for (var a = n[r]; a < n[r + 1]; ++a)
       i[a] = a - n[r] << 5 | r;
   return { b: n, r: i };
-}, Tr = zr(Xe, 2), qr = Tr.b, ht = Tr.r;
-qr[28] = 258, ht[258] = 28;
-var Cr = zr(Ze, 0), Sa = Cr.b, hr = Cr.r, _t = new se(32768);
-for (var D = 0; D < 32768; ++D) {
-  var xe = (D & 43690) >> 1 | (D & 21845) << 1;
-  xe = (xe & 52428) >> 2 | (xe & 13107) << 2, xe = (xe & 61680) >> 4 | (xe & 3855) << 4, _t[D] = ((xe & 65280) >> 8 | (xe & 255) << 8) >> 1;
+}, Tr = zr(Xe, 2), qr = Tr.b, vt = Tr.r;
+qr[28] = 258, vt[258] = 28;
+var Cr = zr(Ze, 0), Ea = Cr.b, vr = Cr.r, _t = new ae(32768);
+for (var L = 0; L < 32768; ++L) {
+  var Me = (L & 43690) >> 1 | (L & 21845) << 1;
+  Me = (Me & 52428) >> 2 | (Me & 13107) << 2, Me = (Me & 61680) >> 4 | (Me & 3855) << 4, _t[L] = ((Me & 65280) >> 8 | (Me & 255) << 8) >> 1;
 }
-var _e = (function(e, t, n) {
-  for (var r = e.length, i = 0, a = new se(t); i < r; ++i)
+var ve = (function(e, t, n) {
+  for (var r = e.length, i = 0, a = new ae(t); i < r; ++i)
     e[i] && ++a[e[i] - 1];
-  var o = new se(t);
+  var s = new ae(t);
   for (i = 1; i < t; ++i)
-    o[i] = o[i - 1] + a[i - 1] << 1;
-  var f;
+    s[i] = s[i - 1] + a[i - 1] << 1;
+  var o;
   if (n) {
-    f = new se(1 << t);
-    var d = 15 - t;
+    o = new ae(1 << t);
+    var f = 15 - t;
     for (i = 0; i < r; ++i)
       if (e[i])
-        for (var h = i << 4 | e[i], u = t - e[i], v = o[e[i] - 1]++ << u, p = v | (1 << u) - 1; v <= p; ++v)
-          f[_t[v] >> d] = h;
+        for (var h = i << 4 | e[i], u = t - e[i], v = s[e[i] - 1]++ << u, p = v | (1 << u) - 1; v <= p; ++v)
+          o[_t[v] >> f] = h;
   } else
-    for (f = new se(r), i = 0; i < r; ++i)
-      e[i] && (f[i] = _t[o[e[i] - 1]++] >> 15 - e[i]);
-  return f;
-}), Me = new Q(288);
-for (var D = 0; D < 144; ++D)
-  Me[D] = 8;
-for (var D = 144; D < 256; ++D)
-  Me[D] = 9;
-for (var D = 256; D < 280; ++D)
-  Me[D] = 7;
-for (var D = 280; D < 288; ++D)
-  Me[D] = 8;
-var Pe = new Q(32);
-for (var D = 0; D < 32; ++D)
-  Pe[D] = 5;
-var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /* @__PURE__ */ _e(Pe, 5, 0), Ca = /* @__PURE__ */ _e(Pe, 5, 1), lt = function(e) {
+    for (o = new ae(r), i = 0; i < r; ++i)
+      e[i] && (o[i] = _t[s[e[i] - 1]++] >> 15 - e[i]);
+  return o;
+}), Ee = new J(288);
+for (var L = 0; L < 144; ++L)
+  Ee[L] = 8;
+for (var L = 144; L < 256; ++L)
+  Ee[L] = 9;
+for (var L = 256; L < 280; ++L)
+  Ee[L] = 7;
+for (var L = 280; L < 288; ++L)
+  Ee[L] = 8;
+var Pe = new J(32);
+for (var L = 0; L < 32; ++L)
+  Pe[L] = 5;
+var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /* @__PURE__ */ ve(Pe, 5, 0), Ta = /* @__PURE__ */ ve(Pe, 5, 1), lt = function(e) {
   for (var t = e[0], n = 1; n < e.length; ++n)
     e[n] > t && (t = e[n]);
   return t;
-}, ue = function(e, t, n) {
+}, ce = function(e, t, n) {
   var r = t / 8 | 0;
   return (e[r] | e[r + 1] << 8) >> (t & 7) & n;
 }, ft = function(e, t) {
@@ -1326,8 +1326,8 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
 }, wt = function(e) {
   return (e + 7) / 8 | 0;
 }, $r = function(e, t, n) {
-  return (n == null || n > e.length) && (n = e.length), new Q(e.subarray(t, n));
-}, $a = [
+  return (n == null || n > e.length) && (n = e.length), new J(e.subarray(t, n));
+}, qa = [
   "unexpected EOF",
   "invalid block type",
   "invalid length/literal",
@@ -1343,110 +1343,110 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
   "stream finishing",
   "invalid zip data"
   // determined by unknown compression method
-], de = function(e, t, n) {
-  var r = new Error(t || $a[e]);
-  if (r.code = e, Error.captureStackTrace && Error.captureStackTrace(r, de), !n)
+], ue = function(e, t, n) {
+  var r = new Error(t || qa[e]);
+  if (r.code = e, Error.captureStackTrace && Error.captureStackTrace(r, ue), !n)
     throw r;
   return r;
-}, Ia = function(e, t, n, r) {
+}, Ca = function(e, t, n, r) {
   var i = e.length, a = 0;
   if (!i || t.f && !t.l)
-    return n || new Q(0);
-  var o = !n, f = o || t.i != 2, d = t.i;
-  o && (n = new Q(i * 3));
-  var h = function(re) {
-    var fe = n.length;
-    if (re > fe) {
-      var be = new Q(Math.max(fe * 2, re));
+    return n || new J(0);
+  var s = !n, o = s || t.i != 2, f = t.i;
+  s && (n = new J(i * 3));
+  var h = function(oe) {
+    var we = n.length;
+    if (oe > we) {
+      var be = new J(Math.max(we * 2, oe));
       be.set(n), n = be;
     }
-  }, u = t.f || 0, v = t.p || 0, p = t.b || 0, b = t.l, $ = t.d, S = t.m, _ = t.n, E = i * 8;
+  }, u = t.f || 0, v = t.p || 0, p = t.b || 0, b = t.l, q = t.d, A = t.m, _ = t.n, w = i * 8;
   do {
     if (!b) {
-      u = ue(e, v, 1);
-      var O = ue(e, v + 1, 3);
-      if (v += 3, O)
-        if (O == 1)
-          b = Ta, $ = Ca, S = 9, _ = 5;
-        else if (O == 2) {
-          var z = ue(e, v, 31) + 257, C = ue(e, v + 10, 15) + 4, g = z + ue(e, v + 5, 31) + 1;
+      u = ce(e, v, 1);
+      var F = ce(e, v + 1, 3);
+      if (v += 3, F)
+        if (F == 1)
+          b = Sa, q = Ta, A = 9, _ = 5;
+        else if (F == 2) {
+          var T = ce(e, v, 31) + 257, C = ce(e, v + 10, 15) + 4, g = T + ce(e, v + 5, 31) + 1;
           v += 14;
-          for (var x = new Q(g), N = new Q(19), U = 0; U < C; ++U)
-            N[vt[U]] = ue(e, v + U * 3, 7);
+          for (var m = new J(g), I = new J(19), U = 0; U < C; ++U)
+            I[ht[U]] = ce(e, v + U * 3, 7);
           v += C * 3;
-          for (var B = lt(N), oe = (1 << B) - 1, T = _e(N, B, 1), U = 0; U < g; ) {
-            var W = T[ue(e, v, oe)];
-            v += W & 15;
-            var w = W >> 4;
-            if (w < 16)
-              x[U++] = w;
+          for (var K = lt(I), se = (1 << K) - 1, N = ve(I, K, 1), U = 0; U < g; ) {
+            var H = N[ce(e, v, se)];
+            v += H & 15;
+            var k = H >> 4;
+            if (k < 16)
+              m[U++] = k;
             else {
-              var R = 0, q = 0;
-              for (w == 16 ? (q = 3 + ue(e, v, 3), v += 2, R = x[U - 1]) : w == 17 ? (q = 3 + ue(e, v, 7), v += 3) : w == 18 && (q = 11 + ue(e, v, 127), v += 7); q--; )
-                x[U++] = R;
+              var R = 0, z = 0;
+              for (k == 16 ? (z = 3 + ce(e, v, 3), v += 2, R = m[U - 1]) : k == 17 ? (z = 3 + ce(e, v, 7), v += 3) : k == 18 && (z = 11 + ce(e, v, 127), v += 7); z--; )
+                m[U++] = R;
             }
           }
-          var K = x.subarray(0, z), H = x.subarray(z);
-          S = lt(K), _ = lt(H), b = _e(K, S, 1), $ = _e(H, _, 1);
+          var V = m.subarray(0, T), D = m.subarray(T);
+          A = lt(V), _ = lt(D), b = ve(V, A, 1), q = ve(D, _, 1);
         } else
-          de(1);
+          ue(1);
       else {
-        var w = wt(v) + 4, A = e[w - 4] | e[w - 3] << 8, M = w + A;
-        if (M > i) {
-          d && de(0);
+        var k = wt(v) + 4, E = e[k - 4] | e[k - 3] << 8, x = k + E;
+        if (x > i) {
+          f && ue(0);
           break;
         }
-        f && h(p + A), n.set(e.subarray(w, M), p), t.b = p += A, t.p = v = M * 8, t.f = u;
+        o && h(p + E), n.set(e.subarray(k, x), p), t.b = p += E, t.p = v = x * 8, t.f = u;
         continue;
       }
-      if (v > E) {
-        d && de(0);
+      if (v > w) {
+        f && ue(0);
         break;
       }
     }
-    f && h(p + 131072);
-    for (var ge = (1 << S) - 1, F = (1 << _) - 1, Y = v; ; Y = v) {
-      var R = b[ft(e, v) & ge], j = R >> 4;
-      if (v += R & 15, v > E) {
-        d && de(0);
+    o && h(p + 131072);
+    for (var pe = (1 << A) - 1, P = (1 << _) - 1, X = v; ; X = v) {
+      var R = b[ft(e, v) & pe], Q = R >> 4;
+      if (v += R & 15, v > w) {
+        f && ue(0);
         break;
       }
-      if (R || de(2), j < 256)
-        n[p++] = j;
-      else if (j == 256) {
-        Y = v, b = null;
+      if (R || ue(2), Q < 256)
+        n[p++] = Q;
+      else if (Q == 256) {
+        X = v, b = null;
         break;
       } else {
-        var G = j - 254;
-        if (j > 264) {
-          var U = j - 257, L = Xe[U];
-          G = ue(e, v, (1 << L) - 1) + qr[U], v += L;
+        var Z = Q - 254;
+        if (Q > 264) {
+          var U = Q - 257, O = Xe[U];
+          Z = ce(e, v, (1 << O) - 1) + qr[U], v += O;
         }
-        var le = $[ft(e, v) & F], ke = le >> 4;
-        le || de(3), v += le & 15;
-        var H = Sa[ke];
-        if (ke > 3) {
-          var L = Ze[ke];
-          H += ft(e, v) & (1 << L) - 1, v += L;
+        var ie = q[ft(e, v) & P], j = ie >> 4;
+        ie || ue(3), v += ie & 15;
+        var D = Ea[j];
+        if (j > 3) {
+          var O = Ze[j];
+          D += ft(e, v) & (1 << O) - 1, v += O;
         }
-        if (v > E) {
-          d && de(0);
+        if (v > w) {
+          f && ue(0);
           break;
         }
-        f && h(p + 131072);
-        var ee = p + G;
-        if (p < H) {
-          var Ee = a - H, Ae = Math.min(H, ee);
-          for (Ee + p < 0 && de(3); p < Ae; ++p)
-            n[p] = r[Ee + p];
+        o && h(p + 131072);
+        var ge = p + Z;
+        if (p < D) {
+          var Ae = a - D, re = Math.min(D, ge);
+          for (Ae + p < 0 && ue(3); p < re; ++p)
+            n[p] = r[Ae + p];
         }
-        for (; p < ee; ++p)
-          n[p] = n[p - H];
+        for (; p < ge; ++p)
+          n[p] = n[p - D];
       }
     }
-    t.l = b, t.p = Y, t.b = p, t.f = u, b && (u = 1, t.m = S, t.d = $, t.n = _);
+    t.l = b, t.p = X, t.b = p, t.f = u, b && (u = 1, t.m = A, t.d = q, t.n = _);
   } while (!u);
-  return p != n.length && o ? $r(n, 0, p) : n.subarray(0, p);
+  return p != n.length && s ? $r(n, 0, p) : n.subarray(0, p);
 }, me = function(e, t, n) {
   n <<= t & 7;
   var r = t / 8 | 0;
@@ -1462,63 +1462,63 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
   if (!i)
     return { t: Nr, l: 0 };
   if (i == 1) {
-    var o = new Q(n[0].s + 1);
-    return o[n[0].s] = 1, { t: o, l: 1 };
+    var s = new J(n[0].s + 1);
+    return s[n[0].s] = 1, { t: s, l: 1 };
   }
-  n.sort(function(M, z) {
-    return M.f - z.f;
+  n.sort(function(x, T) {
+    return x.f - T.f;
   }), n.push({ s: -1, f: 25001 });
-  var f = n[0], d = n[1], h = 0, u = 1, v = 2;
-  for (n[0] = { s: -1, f: f.f + d.f, l: f, r: d }; u != i - 1; )
-    f = n[n[h].f < n[v].f ? h++ : v++], d = n[h != u && n[h].f < n[v].f ? h++ : v++], n[u++] = { s: -1, f: f.f + d.f, l: f, r: d };
+  var o = n[0], f = n[1], h = 0, u = 1, v = 2;
+  for (n[0] = { s: -1, f: o.f + f.f, l: o, r: f }; u != i - 1; )
+    o = n[n[h].f < n[v].f ? h++ : v++], f = n[h != u && n[h].f < n[v].f ? h++ : v++], n[u++] = { s: -1, f: o.f + f.f, l: o, r: f };
   for (var p = a[0].s, r = 1; r < i; ++r)
     a[r].s > p && (p = a[r].s);
-  var b = new se(p + 1), $ = pt(n[u - 1], b, 0);
-  if ($ > t) {
-    var r = 0, S = 0, _ = $ - t, E = 1 << _;
-    for (a.sort(function(z, C) {
-      return b[C.s] - b[z.s] || z.f - C.f;
+  var b = new ae(p + 1), q = pt(n[u - 1], b, 0);
+  if (q > t) {
+    var r = 0, A = 0, _ = q - t, w = 1 << _;
+    for (a.sort(function(T, C) {
+      return b[C.s] - b[T.s] || T.f - C.f;
     }); r < i; ++r) {
-      var O = a[r].s;
-      if (b[O] > t)
-        S += E - (1 << $ - b[O]), b[O] = t;
+      var F = a[r].s;
+      if (b[F] > t)
+        A += w - (1 << q - b[F]), b[F] = t;
       else
         break;
     }
-    for (S >>= _; S > 0; ) {
-      var w = a[r].s;
-      b[w] < t ? S -= 1 << t - b[w]++ - 1 : ++r;
+    for (A >>= _; A > 0; ) {
+      var k = a[r].s;
+      b[k] < t ? A -= 1 << t - b[k]++ - 1 : ++r;
     }
-    for (; r >= 0 && S; --r) {
-      var A = a[r].s;
-      b[A] == t && (--b[A], ++S);
+    for (; r >= 0 && A; --r) {
+      var E = a[r].s;
+      b[E] == t && (--b[E], ++A);
     }
-    $ = t;
+    q = t;
   }
-  return { t: new Q(b), l: $ };
+  return { t: new J(b), l: q };
 }, pt = function(e, t, n) {
   return e.s == -1 ? Math.max(pt(e.l, t, n + 1), pt(e.r, t, n + 1)) : t[e.s] = n;
 }, _r = function(e) {
   for (var t = e.length; t && !e[--t]; )
     ;
-  for (var n = new se(++t), r = 0, i = e[0], a = 1, o = function(d) {
-    n[r++] = d;
-  }, f = 1; f <= t; ++f)
-    if (e[f] == i && f != t)
+  for (var n = new ae(++t), r = 0, i = e[0], a = 1, s = function(f) {
+    n[r++] = f;
+  }, o = 1; o <= t; ++o)
+    if (e[o] == i && o != t)
       ++a;
     else {
       if (!i && a > 2) {
         for (; a > 138; a -= 138)
-          o(32754);
-        a > 2 && (o(a > 10 ? a - 11 << 5 | 28690 : a - 3 << 5 | 12305), a = 0);
+          s(32754);
+        a > 2 && (s(a > 10 ? a - 11 << 5 | 28690 : a - 3 << 5 | 12305), a = 0);
       } else if (a > 3) {
-        for (o(i), --a; a > 6; a -= 6)
-          o(8304);
-        a > 2 && (o(a - 3 << 5 | 8208), a = 0);
+        for (s(i), --a; a > 6; a -= 6)
+          s(8304);
+        a > 2 && (s(a - 3 << 5 | 8208), a = 0);
       }
       for (; a--; )
-        o(i);
-      a = 1, i = e[f];
+        s(i);
+      a = 1, i = e[o];
     }
   return { c: n.subarray(0, r), n: t };
 }, Re = function(e, t) {
@@ -1531,103 +1531,103 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
   for (var a = 0; a < r; ++a)
     e[i + a + 4] = n[a];
   return (i + 4 + r) * 8;
-}, pr = function(e, t, n, r, i, a, o, f, d, h, u) {
+}, pr = function(e, t, n, r, i, a, s, o, f, h, u) {
   me(t, u++, n), ++i[256];
-  for (var v = ct(i, 15), p = v.t, b = v.l, $ = ct(a, 15), S = $.t, _ = $.l, E = _r(p), O = E.c, w = E.n, A = _r(S), M = A.c, z = A.n, C = new se(19), g = 0; g < O.length; ++g)
-    ++C[O[g] & 31];
-  for (var g = 0; g < M.length; ++g)
-    ++C[M[g] & 31];
-  for (var x = ct(C, 7), N = x.t, U = x.l, B = 19; B > 4 && !N[vt[B - 1]]; --B)
+  for (var v = ct(i, 15), p = v.t, b = v.l, q = ct(a, 15), A = q.t, _ = q.l, w = _r(p), F = w.c, k = w.n, E = _r(A), x = E.c, T = E.n, C = new ae(19), g = 0; g < F.length; ++g)
+    ++C[F[g] & 31];
+  for (var g = 0; g < x.length; ++g)
+    ++C[x[g] & 31];
+  for (var m = ct(C, 7), I = m.t, U = m.l, K = 19; K > 4 && !I[ht[K - 1]]; --K)
     ;
-  var oe = h + 5 << 3, T = Re(i, Me) + Re(a, Pe) + o, W = Re(i, p) + Re(a, S) + o + 14 + 3 * B + Re(C, N) + 2 * C[16] + 3 * C[17] + 7 * C[18];
-  if (d >= 0 && oe <= T && oe <= W)
-    return Ir(t, u, e.subarray(d, d + h));
-  var R, q, K, H;
-  if (me(t, u, 1 + (W < T)), u += 2, W < T) {
-    R = _e(p, b, 0), q = p, K = _e(S, _, 0), H = S;
-    var ge = _e(N, U, 0);
-    me(t, u, w - 257), me(t, u + 5, z - 1), me(t, u + 10, B - 4), u += 14;
-    for (var g = 0; g < B; ++g)
-      me(t, u + 3 * g, N[vt[g]]);
-    u += 3 * B;
-    for (var F = [O, M], Y = 0; Y < 2; ++Y)
-      for (var j = F[Y], g = 0; g < j.length; ++g) {
-        var G = j[g] & 31;
-        me(t, u, ge[G]), u += N[G], G > 15 && (me(t, u, j[g] >> 5 & 127), u += j[g] >> 12);
+  var se = h + 5 << 3, N = Re(i, Ee) + Re(a, Pe) + s, H = Re(i, p) + Re(a, A) + s + 14 + 3 * K + Re(C, I) + 2 * C[16] + 3 * C[17] + 7 * C[18];
+  if (f >= 0 && se <= N && se <= H)
+    return Ir(t, u, e.subarray(f, f + h));
+  var R, z, V, D;
+  if (me(t, u, 1 + (H < N)), u += 2, H < N) {
+    R = ve(p, b, 0), z = p, V = ve(A, _, 0), D = A;
+    var pe = ve(I, U, 0);
+    me(t, u, k - 257), me(t, u + 5, T - 1), me(t, u + 10, K - 4), u += 14;
+    for (var g = 0; g < K; ++g)
+      me(t, u + 3 * g, I[ht[g]]);
+    u += 3 * K;
+    for (var P = [F, x], X = 0; X < 2; ++X)
+      for (var Q = P[X], g = 0; g < Q.length; ++g) {
+        var Z = Q[g] & 31;
+        me(t, u, pe[Z]), u += I[Z], Z > 15 && (me(t, u, Q[g] >> 5 & 127), u += Q[g] >> 12);
       }
   } else
-    R = za, q = Me, K = qa, H = Pe;
-  for (var g = 0; g < f; ++g) {
-    var L = r[g];
-    if (L > 255) {
-      var G = L >> 18 & 31;
-      Ne(t, u, R[G + 257]), u += q[G + 257], G > 7 && (me(t, u, L >> 23 & 31), u += Xe[G]);
-      var le = L & 31;
-      Ne(t, u, K[le]), u += H[le], le > 3 && (Ne(t, u, L >> 5 & 8191), u += Ze[le]);
+    R = Aa, z = Ee, V = za, D = Pe;
+  for (var g = 0; g < o; ++g) {
+    var O = r[g];
+    if (O > 255) {
+      var Z = O >> 18 & 31;
+      Ne(t, u, R[Z + 257]), u += z[Z + 257], Z > 7 && (me(t, u, O >> 23 & 31), u += Xe[Z]);
+      var ie = O & 31;
+      Ne(t, u, V[ie]), u += D[ie], ie > 3 && (Ne(t, u, O >> 5 & 8191), u += Ze[ie]);
     } else
-      Ne(t, u, R[L]), u += q[L];
+      Ne(t, u, R[O]), u += z[O];
   }
-  return Ne(t, u, R[256]), u + q[256];
-}, Na = /* @__PURE__ */ new kt([65540, 131080, 131088, 131104, 262176, 1048704, 1048832, 2114560, 2117632]), Nr = /* @__PURE__ */ new Q(0), Ra = function(e, t, n, r, i, a) {
-  var o = a.z || e.length, f = new Q(r + o + 5 * (1 + Math.ceil(o / 7e3)) + i), d = f.subarray(r, f.length - i), h = a.l, u = (a.r || 0) & 7;
+  return Ne(t, u, R[256]), u + z[256];
+}, $a = /* @__PURE__ */ new kt([65540, 131080, 131088, 131104, 262176, 1048704, 1048832, 2114560, 2117632]), Nr = /* @__PURE__ */ new J(0), Ia = function(e, t, n, r, i, a) {
+  var s = a.z || e.length, o = new J(r + s + 5 * (1 + Math.ceil(s / 7e3)) + i), f = o.subarray(r, o.length - i), h = a.l, u = (a.r || 0) & 7;
   if (t) {
-    u && (d[0] = a.r >> 3);
-    for (var v = Na[t - 1], p = v >> 13, b = v & 8191, $ = (1 << n) - 1, S = a.p || new se(32768), _ = a.h || new se($ + 1), E = Math.ceil(n / 3), O = 2 * E, w = function(Ce) {
-      return (e[Ce] ^ e[Ce + 1] << E ^ e[Ce + 2] << O) & $;
-    }, A = new kt(25e3), M = new se(288), z = new se(32), C = 0, g = 0, x = a.i || 0, N = 0, U = a.w || 0, B = 0; x + 2 < o; ++x) {
-      var oe = w(x), T = x & 32767, W = _[oe];
-      if (S[T] = W, _[oe] = T, U <= x) {
-        var R = o - x;
-        if ((C > 7e3 || N > 24576) && (R > 423 || !h)) {
-          u = pr(e, d, 0, A, M, z, g, N, B, x - B, u), N = C = g = 0, B = x;
-          for (var q = 0; q < 286; ++q)
-            M[q] = 0;
-          for (var q = 0; q < 30; ++q)
-            z[q] = 0;
+    u && (f[0] = a.r >> 3);
+    for (var v = $a[t - 1], p = v >> 13, b = v & 8191, q = (1 << n) - 1, A = a.p || new ae(32768), _ = a.h || new ae(q + 1), w = Math.ceil(n / 3), F = 2 * w, k = function($e) {
+      return (e[$e] ^ e[$e + 1] << w ^ e[$e + 2] << F) & q;
+    }, E = new kt(25e3), x = new ae(288), T = new ae(32), C = 0, g = 0, m = a.i || 0, I = 0, U = a.w || 0, K = 0; m + 2 < s; ++m) {
+      var se = k(m), N = m & 32767, H = _[se];
+      if (A[N] = H, _[se] = N, U <= m) {
+        var R = s - m;
+        if ((C > 7e3 || I > 24576) && (R > 423 || !h)) {
+          u = pr(e, f, 0, E, x, T, g, I, K, m - K, u), I = C = g = 0, K = m;
+          for (var z = 0; z < 286; ++z)
+            x[z] = 0;
+          for (var z = 0; z < 30; ++z)
+            T[z] = 0;
         }
-        var K = 2, H = 0, ge = b, F = T - W & 32767;
-        if (R > 2 && oe == w(x - F))
-          for (var Y = Math.min(p, R) - 1, j = Math.min(32767, x), G = Math.min(258, R); F <= j && --ge && T != W; ) {
-            if (e[x + K] == e[x + K - F]) {
-              for (var L = 0; L < G && e[x + L] == e[x + L - F]; ++L)
+        var V = 2, D = 0, pe = b, P = N - H & 32767;
+        if (R > 2 && se == k(m - P))
+          for (var X = Math.min(p, R) - 1, Q = Math.min(32767, m), Z = Math.min(258, R); P <= Q && --pe && N != H; ) {
+            if (e[m + V] == e[m + V - P]) {
+              for (var O = 0; O < Z && e[m + O] == e[m + O - P]; ++O)
                 ;
-              if (L > K) {
-                if (K = L, H = F, L > Y)
+              if (O > V) {
+                if (V = O, D = P, O > X)
                   break;
-                for (var le = Math.min(F, L - 2), ke = 0, q = 0; q < le; ++q) {
-                  var ee = x - F + q & 32767, Ee = S[ee], Ae = ee - Ee & 32767;
-                  Ae > ke && (ke = Ae, W = ee);
+                for (var ie = Math.min(P, O - 2), j = 0, z = 0; z < ie; ++z) {
+                  var ge = m - P + z & 32767, Ae = A[ge], re = ge - Ae & 32767;
+                  re > j && (j = re, H = ge);
                 }
               }
             }
-            T = W, W = S[T], F += T - W & 32767;
+            N = H, H = A[N], P += N - H & 32767;
           }
-        if (H) {
-          A[N++] = 268435456 | ht[K] << 18 | hr[H];
-          var re = ht[K] & 31, fe = hr[H] & 31;
-          g += Xe[re] + Ze[fe], ++M[257 + re], ++z[fe], U = x + K, ++C;
+        if (D) {
+          E[I++] = 268435456 | vt[V] << 18 | vr[D];
+          var oe = vt[V] & 31, we = vr[D] & 31;
+          g += Xe[oe] + Ze[we], ++x[257 + oe], ++T[we], U = m + V, ++C;
         } else
-          A[N++] = e[x], ++M[e[x]];
+          E[I++] = e[m], ++x[e[m]];
       }
     }
-    for (x = Math.max(x, U); x < o; ++x)
-      A[N++] = e[x], ++M[e[x]];
-    u = pr(e, d, h, A, M, z, g, N, B, x - B, u), h || (a.r = u & 7 | d[u / 8 | 0] << 3, u -= 7, a.h = _, a.p = S, a.i = x, a.w = U);
+    for (m = Math.max(m, U); m < s; ++m)
+      E[I++] = e[m], ++x[e[m]];
+    u = pr(e, f, h, E, x, T, g, I, K, m - K, u), h || (a.r = u & 7 | f[u / 8 | 0] << 3, u -= 7, a.h = _, a.p = A, a.i = m, a.w = U);
   } else {
-    for (var x = a.w || 0; x < o + h; x += 65535) {
-      var be = x + 65535;
-      be >= o && (d[u / 8 | 0] = h, be = o), u = Ir(d, u + 1, e.subarray(x, be));
+    for (var m = a.w || 0; m < s + h; m += 65535) {
+      var be = m + 65535;
+      be >= s && (f[u / 8 | 0] = h, be = s), u = Ir(f, u + 1, e.subarray(m, be));
     }
-    a.i = o;
+    a.i = s;
   }
-  return $r(f, 0, r + wt(u) + i);
+  return $r(o, 0, r + wt(u) + i);
 }, Rr = function() {
   var e = 1, t = 0;
   return {
     p: function(n) {
-      for (var r = e, i = t, a = n.length | 0, o = 0; o != a; ) {
-        for (var f = Math.min(o + 2655, a); o < f; ++o)
-          i += r += n[o];
+      for (var r = e, i = t, a = n.length | 0, s = 0; s != a; ) {
+        for (var o = Math.min(s + 2655, a); s < o; ++s)
+          i += r += n[s];
         r = (r & 65535) + 15 * (r >> 16), i = (i & 65535) + 15 * (i >> 16);
       }
       e = r, t = i;
@@ -1636,37 +1636,37 @@ var za = /* @__PURE__ */ _e(Me, 9, 0), Ta = /* @__PURE__ */ _e(Me, 9, 1), qa = /
       return e %= 65521, t %= 65521, (e & 255) << 24 | (e & 65280) << 8 | (t & 255) << 8 | t >> 8;
     }
   };
-}, Ua = function(e, t, n, r, i) {
+}, Na = function(e, t, n, r, i) {
   if (!i && (i = { l: 1 }, t.dictionary)) {
-    var a = t.dictionary.subarray(-32768), o = new Q(a.length + e.length);
-    o.set(a), o.set(e, a.length), e = o, i.w = a.length;
+    var a = t.dictionary.subarray(-32768), s = new J(a.length + e.length);
+    s.set(a), s.set(e, a.length), e = s, i.w = a.length;
   }
-  return Ra(e, t.level == null ? 6 : t.level, t.mem == null ? i.l ? Math.ceil(Math.max(8, Math.min(13, Math.log(e.length))) * 1.5) : 20 : 12 + t.mem, n, r, i);
+  return Ia(e, t.level == null ? 6 : t.level, t.mem == null ? i.l ? Math.ceil(Math.max(8, Math.min(13, Math.log(e.length))) * 1.5) : 20 : 12 + t.mem, n, r, i);
 }, Ur = function(e, t, n) {
   for (; n; ++t)
     e[t] = n, n >>>= 8;
-}, Fa = function(e, t) {
+}, Ra = function(e, t) {
   var n = t.level, r = n == 0 ? 0 : n < 6 ? 1 : n == 9 ? 3 : 2;
   if (e[0] = 120, e[1] = r << 6 | (t.dictionary && 32), e[1] |= 31 - (e[0] << 8 | e[1]) % 31, t.dictionary) {
     var i = Rr();
     i.p(t.dictionary), Ur(e, 2, i.d());
   }
-}, Oa = function(e, t) {
-  return ((e[0] & 15) != 8 || e[0] >> 4 > 7 || (e[0] << 8 | e[1]) % 31) && de(6, "invalid zlib data"), (e[1] >> 5 & 1) == 1 && de(6, "invalid zlib data: " + (e[1] & 32 ? "need" : "unexpected") + " dictionary"), (e[1] >> 3 & 4) + 2;
+}, Ua = function(e, t) {
+  return ((e[0] & 15) != 8 || e[0] >> 4 > 7 || (e[0] << 8 | e[1]) % 31) && ue(6, "invalid zlib data"), (e[1] >> 5 & 1) == 1 && ue(6, "invalid zlib data: " + (e[1] & 32 ? "need" : "unexpected") + " dictionary"), (e[1] >> 3 & 4) + 2;
 };
 function Fr(e, t) {
   t || (t = {});
   var n = Rr();
   n.p(e);
-  var r = Ua(e, t, t.dictionary ? 6 : 2, 4);
-  return Fa(r, t), Ur(r, r.length - 4, n.d()), r;
+  var r = Na(e, t, t.dictionary ? 6 : 2, 4);
+  return Ra(r, t), Ur(r, r.length - 4, n.d()), r;
 }
 function Or(e, t) {
-  return Ia(e.subarray(Oa(e), -4), { i: 2 }, t, t);
+  return Ca(e.subarray(Ua(e), -4), { i: 2 }, t, t);
 }
-var La = typeof TextDecoder < "u" && /* @__PURE__ */ new TextDecoder(), Pa = 0;
+var Fa = typeof TextDecoder < "u" && /* @__PURE__ */ new TextDecoder(), Oa = 0;
 try {
-  La.decode(Nr, { stream: !0 }), Pa = 1;
+  Fa.decode(Nr, { stream: !0 }), Oa = 1;
 } catch {
 }
 function Lr(e) {
@@ -1685,17 +1685,17 @@ function gr(e, t, n) {
   if (r.length !== t * n) throw new Error(`label map has ${r.length} bytes, expected ${t * n}`);
   return r;
 }
-function Da(e) {
+function La(e) {
   return Pr(Fr(e, { level: 1 }));
 }
-function Ha(e, t, n) {
+function Pa(e, t, n) {
   const r = Or(Lr(e));
   if (r.length !== 2 * t * n) throw new Error(`region map has ${r.length} bytes, expected ${2 * t * n}`);
   const i = new Uint16Array(t * n);
   for (let a = 0; a < i.length; a++) i[a] = r[2 * a] | r[2 * a + 1] << 8;
   return i;
 }
-const Ba = (() => {
+const Da = (() => {
   const e = new Uint32Array(256);
   for (let t = 0; t < 256; t++) {
     let n = t;
@@ -1704,73 +1704,73 @@ const Ba = (() => {
   }
   return e;
 })();
-function Wa(e) {
+function Ha(e) {
   let t = 4294967295;
-  for (let n = 0; n < e.length; n++) t = Ba[(t ^ e[n]) & 255] ^ t >>> 8;
+  for (let n = 0; n < e.length; n++) t = Da[(t ^ e[n]) & 255] ^ t >>> 8;
   return (t ^ 4294967295) >>> 0;
 }
 function ut(e, t) {
   const n = new Uint8Array(12 + t.length), r = new DataView(n.buffer);
   r.setUint32(0, t.length);
   for (let i = 0; i < 4; i++) n[4 + i] = e.charCodeAt(i);
-  return n.set(t, 8), r.setUint32(8 + t.length, Wa(n.subarray(4, 8 + t.length))), n;
+  return n.set(t, 8), r.setUint32(8 + t.length, Ha(n.subarray(4, 8 + t.length))), n;
 }
-function Ka(e, t, n) {
+function Ba(e, t, n) {
   const r = new Uint8Array(n * (t + 1));
   for (let u = 0; u < n; u++) r.set(e.subarray(u * t, (u + 1) * t), u * (t + 1) + 1);
   const i = new Uint8Array(13), a = new DataView(i.buffer);
   a.setUint32(0, t), a.setUint32(4, n), i.set([8, 0, 0, 0, 0], 8);
-  const o = [
+  const s = [
     new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
     ut("IHDR", i),
     ut("IDAT", Fr(r, { level: 6 })),
     ut("IEND", new Uint8Array(0))
-  ], f = o.reduce((u, v) => u + v.length, 0), d = new Uint8Array(f);
+  ], o = s.reduce((u, v) => u + v.length, 0), f = new Uint8Array(o);
   let h = 0;
-  for (const u of o)
-    d.set(u, h), h += u.length;
-  return Pr(d);
+  for (const u of s)
+    f.set(u, h), h += u.length;
+  return Pr(f);
 }
-function Ya(e, t, n, r, i, a, o) {
-  const f = Math.max(0, Math.floor(Math.min(r.x, i.x) - a)), d = Math.min(t - 1, Math.ceil(Math.max(r.x, i.x) + a)), h = Math.max(0, Math.floor(Math.min(r.y, i.y) - a)), u = Math.min(n - 1, Math.ceil(Math.max(r.y, i.y) + a)), v = i.x - r.x, p = i.y - r.y, b = v * v + p * p, $ = a * a;
-  for (let S = h; S <= u; S++)
-    for (let _ = f; _ <= d; _++) {
-      const E = _ + 0.5, O = S + 0.5;
-      let w = b > 0 ? ((E - r.x) * v + (O - r.y) * p) / b : 0;
-      w = Math.max(0, Math.min(1, w));
-      const A = E - (r.x + w * v), M = O - (r.y + w * p);
-      A * A + M * M <= $ && (e[S * t + _] = o);
+function Wa(e, t, n, r, i, a, s) {
+  const o = Math.max(0, Math.floor(Math.min(r.x, i.x) - a)), f = Math.min(t - 1, Math.ceil(Math.max(r.x, i.x) + a)), h = Math.max(0, Math.floor(Math.min(r.y, i.y) - a)), u = Math.min(n - 1, Math.ceil(Math.max(r.y, i.y) + a)), v = i.x - r.x, p = i.y - r.y, b = v * v + p * p, q = a * a;
+  for (let A = h; A <= u; A++)
+    for (let _ = o; _ <= f; _++) {
+      const w = _ + 0.5, F = A + 0.5;
+      let k = b > 0 ? ((w - r.x) * v + (F - r.y) * p) / b : 0;
+      k = Math.max(0, Math.min(1, k));
+      const E = w - (r.x + k * v), x = F - (r.y + k * p);
+      E * E + x * x <= q && (e[A * t + _] = s);
     }
-  return [f, h, d, u];
+  return [o, h, f, u];
 }
-function Va(e, t, n, r, i) {
+function Ka(e, t, n, r, i) {
   if (!(r.length < 3))
     for (let a = 0; a < n; a++) {
-      const o = a + 0.5, f = [];
-      for (let d = 0; d < r.length; d++) {
-        const h = r[d], u = r[(d + 1) % r.length];
-        (h.y <= o && u.y > o || u.y <= o && h.y > o) && f.push(h.x + (o - h.y) / (u.y - h.y) * (u.x - h.x));
+      const s = a + 0.5, o = [];
+      for (let f = 0; f < r.length; f++) {
+        const h = r[f], u = r[(f + 1) % r.length];
+        (h.y <= s && u.y > s || u.y <= s && h.y > s) && o.push(h.x + (s - h.y) / (u.y - h.y) * (u.x - h.x));
       }
-      f.sort((d, h) => d - h);
-      for (let d = 0; d + 1 < f.length; d += 2) {
-        const h = Math.max(0, Math.ceil(f[d] - 0.5)), u = Math.min(t - 1, Math.floor(f[d + 1] - 0.5));
+      o.sort((f, h) => f - h);
+      for (let f = 0; f + 1 < o.length; f += 2) {
+        const h = Math.max(0, Math.ceil(o[f] - 0.5)), u = Math.min(t - 1, Math.floor(o[f + 1] - 0.5));
         for (let v = h; v <= u; v++) e[a * t + v] = i;
       }
     }
 }
-function Xa(e, t, n, r, i, a) {
-  const o = t[i * n + r];
-  let f = 0;
-  for (let d = 0; d < e.length; d++)
-    t[d] === o && (e[d] = a, f++);
-  return f;
+function Ya(e, t, n, r, i, a) {
+  const s = t[i * n + r];
+  let o = 0;
+  for (let f = 0; f < e.length; f++)
+    t[f] === s && (e[f] = a, o++);
+  return o;
 }
-function Za(e, t) {
+function Va(e, t) {
   if (e.length !== t.length) return !1;
   for (let n = 0; n < e.length; n++) if (e[n] !== t[n]) return !1;
   return !0;
 }
-class Ga {
+class Xa {
   constructor(t = 256 * 1024 * 1024) {
     this.max_bytes = t, this.undo_stack = [], this.redo_stack = [];
   }
@@ -1792,10 +1792,51 @@ class Ga {
     this.undo_stack = [], this.redo_stack = [];
   }
 }
-var Ja = /* @__PURE__ */ pe('<span class="item-title svelte-49zqag"> </span>'), Qa = /* @__PURE__ */ pe('<div class="title svelte-49zqag"> <!></div>'), ja = /* @__PURE__ */ pe('<kbd class="svelte-49zqag"> </kbd>'), ei = /* @__PURE__ */ pe("<button> <!></button>"), ti = /* @__PURE__ */ pe('<button role="radio"><span class="swatch svelte-49zqag"></span><kbd class="svelte-49zqag"> </kbd> </button>'), ri = /* @__PURE__ */ pe('<div class="empty svelte-49zqag">Nothing to edit: pick an item from the queue.</div>'), ni = /* @__PURE__ */ pe("<span>refining…</span>"), ai = /* @__PURE__ */ pe('<span class="unsaved svelte-49zqag">unsaved edits</span>'), ii = /* @__PURE__ */ pe('<span class="notice svelte-49zqag"> </span>'), si = /* @__PURE__ */ pe('<div><!> <div class="toolbar svelte-49zqag" role="toolbar" aria-label="Mask editor tools"><!> <label class="field svelte-49zqag" title="Brush and eraser radius in image pixels ([ and ])">Size <input type="range" min="1" max="100" data-testid="brush-size" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <label class="field svelte-49zqag" title="How big a region one fill or click selects">Region <select data-testid="region-scale"><option>small</option><option>medium</option><option>large</option></select></label> <label class="field svelte-49zqag" title="Opacity of the mask over the photo">Opacity <input type="range" min="0" max="100" data-testid="opacity" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <button data-testid="toggle-overlay" title="Show or hide the mask (H)">Mask<kbd class="svelte-49zqag">H</kbd></button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="undo" title="Undo (Ctrl+Z)">Undo</button> <button class="tool svelte-49zqag" data-testid="redo" title="Redo (Ctrl+Y)">Redo</button> <button class="tool svelte-49zqag" data-testid="zoom-out" title="Zoom out (mouse wheel)">−</button> <button class="tool svelte-49zqag" data-testid="fit" title="Fit the image (V)"> </button> <button class="tool svelte-49zqag" data-testid="zoom-in" title="Zoom in (mouse wheel)">+</button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="revert" title="Back to the stored mask (undoable)">Revert</button> <button class="tool primary svelte-49zqag" data-testid="save" title="Save the correction (Ctrl+S)">Save correction</button></div> <div class="palette svelte-49zqag" role="radiogroup" aria-label="Classes"></div> <div class="stage svelte-49zqag"><canvas tabindex="0" data-testid="editor-canvas"></canvas> <!></div> <div class="status svelte-49zqag" data-testid="editor-status"><span class="hint"> </span> <span> </span> <span> </span> <!> <!> <!></div></div>');
-function li(e, t) {
-  Zn(t, !0);
-  const n = /* @__PURE__ */ ma(t, ["$$slots", "$$events", "$$legacy"]), r = new Aa(n), i = [
+function Za(e) {
+  const t = new Uint32Array(256);
+  for (const n of e) {
+    if (n.id === 0) continue;
+    const r = parseInt(n.color.slice(1), 16);
+    t[n.id] = 255 << 24 | (r & 255) << 16 | r & 65280 | r >> 16 & 255;
+  }
+  return t;
+}
+function Ga(e, t, n, r, i, a, s, o) {
+  const f = new Uint32Array(t.data.buffer), h = t.width;
+  for (let u = a; u <= o; u++) for (let v = i; v <= s; v++) f[u * h + v] = r[n[u * h + v]];
+  e.getContext("2d").putImageData(t, 0, 0, i, a, s - i + 1, o - a + 1);
+}
+function Ja(e, t, n, r) {
+  const i = Math.min(n / e, r / t);
+  return { s: i, tx: (n - e * i) / 2, ty: (r - t * i) / 2 };
+}
+function Te(e, t) {
+  return [t.x * e.s + e.tx, t.y * e.s + e.ty];
+}
+function Qa(e, t, n, r, i, a, s, o) {
+  const f = window.devicePixelRatio || 1;
+  (e.width !== Math.round(t * f) || e.height !== Math.round(n * f)) && (e.width = Math.round(t * f), e.height = Math.round(n * f));
+  const h = e.getContext("2d");
+  h.setTransform(1, 0, 0, 1, 0, 0), h.clearRect(0, 0, e.width, e.height), i && (h.setTransform(f * r.s, 0, 0, f * r.s, f * r.tx, f * r.ty), h.imageSmoothingEnabled = r.s < 2, h.drawImage(i, 0, 0, i.naturalWidth, i.naturalHeight), a && s > 0 && (h.globalAlpha = s, h.imageSmoothingEnabled = !1, h.drawImage(a, 0, 0), h.globalAlpha = 1), h.setTransform(f, 0, 0, f, 0, 0), ja(h, r, o));
+}
+function ja(e, t, n) {
+  if (n.polygon.length) {
+    e.strokeStyle = n.polygon_color, e.lineWidth = 2, e.beginPath(), n.polygon.forEach((r, i) => i ? e.lineTo(...Te(t, r)) : e.moveTo(...Te(t, r))), n.cursor && e.lineTo(...Te(t, n.cursor)), e.stroke();
+    for (const r of n.polygon) e.strokeRect(Te(t, r)[0] - 3, Te(t, r)[1] - 3, 6, 6);
+  }
+  for (const [r, i, a] of n.clicks) {
+    const [s, o] = Te(t, { x: r + 0.5, y: i + 0.5 });
+    e.fillStyle = a ? "#16a34a" : "#dc2626", e.strokeStyle = "#fff", e.lineWidth = 2, e.beginPath(), e.arc(s, o, 6, 0, 2 * Math.PI), e.fill(), e.stroke();
+  }
+  if (n.cursor && n.brush_radius !== null) {
+    const [r, i] = Te(t, n.cursor);
+    e.strokeStyle = "#fff", e.lineWidth = 1.5, e.beginPath(), e.arc(r, i, Math.max(1, n.brush_radius * t.s), 0, 2 * Math.PI), e.stroke();
+  }
+}
+var ei = /* @__PURE__ */ _e('<span class="item-title svelte-49zqag"> </span>'), ti = /* @__PURE__ */ _e('<div class="title svelte-49zqag"> <!></div>'), ri = /* @__PURE__ */ _e('<kbd class="svelte-49zqag"> </kbd>'), ni = /* @__PURE__ */ _e("<button> <!></button>"), ai = /* @__PURE__ */ _e('<button role="radio"><span class="swatch svelte-49zqag"></span><kbd class="svelte-49zqag"> </kbd> </button>'), ii = /* @__PURE__ */ _e('<div class="empty svelte-49zqag">Nothing to edit: pick an item from the queue.</div>'), si = /* @__PURE__ */ _e("<span>refining…</span>"), oi = /* @__PURE__ */ _e('<span class="unsaved svelte-49zqag">unsaved edits</span>'), li = /* @__PURE__ */ _e('<span class="notice svelte-49zqag"> </span>'), fi = /* @__PURE__ */ _e('<div><!> <div class="toolbar svelte-49zqag" role="toolbar" aria-label="Mask editor tools"><!> <label class="field svelte-49zqag" title="Brush and eraser radius in image pixels ([ and ])">Size <input type="range" min="1" max="100" data-testid="brush-size" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <label class="field svelte-49zqag" title="How big a region one fill or click selects">Region <select data-testid="region-scale"><option>small</option><option>medium</option><option>large</option></select></label> <label class="field svelte-49zqag" title="Opacity of the mask over the photo">Opacity <input type="range" min="0" max="100" data-testid="opacity" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <button data-testid="toggle-overlay" title="Show or hide the mask (H)">Mask<kbd class="svelte-49zqag">H</kbd></button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="undo" title="Undo (Ctrl+Z)">Undo</button> <button class="tool svelte-49zqag" data-testid="redo" title="Redo (Ctrl+Y)">Redo</button> <button class="tool svelte-49zqag" data-testid="zoom-out" title="Zoom out (mouse wheel)">−</button> <button class="tool svelte-49zqag" data-testid="fit" title="Fit the image (V)"> </button> <button class="tool svelte-49zqag" data-testid="zoom-in" title="Zoom in (mouse wheel)">+</button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="revert" title="Back to the stored mask (undoable)">Revert</button> <button class="tool primary svelte-49zqag" data-testid="save" title="Save the correction (Ctrl+S)">Save correction</button></div> <div class="palette svelte-49zqag" role="radiogroup" aria-label="Classes"></div> <div class="stage svelte-49zqag"><canvas tabindex="0" data-testid="editor-canvas"></canvas> <!></div> <div class="status svelte-49zqag" data-testid="editor-status"><span class="hint"> </span> <span> </span> <span> </span> <!> <!> <!></div></div>');
+function ui(e, t) {
+  Vn(t, !0);
+  const n = /* @__PURE__ */ ga(t, ["$$slots", "$$events", "$$legacy"]), r = new Ma(n), i = [
     ["brush", "Brush", "B", "paint the class (drag)"],
     ["eraser", "Eraser", "E", "paint background (drag)"],
     [
@@ -1823,432 +1864,402 @@ function li(e, t) {
       "drag to move (or hold Space, or drag with the middle button)"
     ]
   ];
-  let a = Z(null), o = Z("brush"), f = Z(1), d = Z(50), h = Z(!0), u = Z(10), v = Z("medium"), p = Z(!1), b = Z(""), $ = Z(!1), S = Z(""), _ = Z(1), E = Z(0), O = Z(0), w = Z(Ve([])), A = Z(Ve([])), M, z, C = null, g = new Uint8Array(0), x = new Uint8Array(0), N = {}, U = null, B = null, oe = new Uint32Array(256), T = { s: 1, tx: 0, ty: 0 }, W = new Ga(), R = null, q = null, K = null, H = Z(!1), ge = 0;
-  const F = () => l(a)?.width ?? 0, Y = () => l(a)?.height ?? 0, j = it(() => r.props.height || 600), G = it(() => l(a)?.classes.find((s) => s.id === l(f)));
+  let a = Y(null), s = Y("brush"), o = Y(1), f = Y(50), h = Y(!0), u = Y(10), v = Y("medium"), p = Y(!1), b = Y(""), q = Y(!1), A = Y(""), _ = Y(1), w = Y(0), F = Y(0), k = Y(Ve([])), E = Y(Ve([])), x, T, C = null, g = new Uint8Array(0), m = new Uint8Array(0), I = {}, U = null, K = null, se = new Uint32Array(256), N = { s: 1, tx: 0, ty: 0 }, H = new Xa(), R = null, z = null, V = null, D = Y(!1), pe = 0;
+  const P = () => l(a)?.width ?? 0, X = () => l(a)?.height ?? 0, Q = it(() => r.props.height || 600), Z = it(() => l(a)?.classes.find((c) => c.id === l(o)));
   qe(() => {
-    const s = r.props.value;
-    $e(() => le(s));
+    const c = r.props.value;
+    Ce(() => ie(c));
   });
-  function L(s = {}) {
+  function O(c = {}) {
     return l(a) ? {
       key: l(a).key,
       image_id: l(a).image_id,
       mask_id: l(a).mask_id,
-      ...s
+      ...c
     } : null;
   }
-  function le(s) {
-    if (!s) {
-      y(a, null), g = new Uint8Array(0), ce();
+  function ie(c) {
+    if (!c) {
+      y(a, null), g = new Uint8Array(0), le();
       return;
     }
-    if (!s.photo || l(a) && s.key === l(a).key) return;
-    const c = s, m = new Image();
-    m.onload = () => {
-      C = m, y(a, c, !0), g = gr(c.labels, c.width, c.height), x = g.slice(), N = {}, W.clear(), R = null, y(w, [], !0), y(A, [], !0), y(p, !1), y(b, ""), c.default_class != null && c.classes.some((k) => k.id === c.default_class) ? y(f, c.default_class, !0) : c.classes.some((k) => k.id === l(f)) || y(f, c.classes.find((k) => k.id > 0 && k.id < 255)?.id ?? 0, !0), ke(c.classes), U = document.createElement("canvas"), U.width = c.width, U.height = c.height, B = new ImageData(c.width, c.height), ee(), Ae(), De(), r.props.value = L({ edit: null }), Ee(c.image_id, c.key);
-    }, m.src = c.photo;
+    if (!c.photo || l(a) && c.key === l(a).key) return;
+    const d = c, M = new Image();
+    M.onload = () => {
+      C = M, y(a, d, !0), g = gr(d.labels, d.width, d.height), m = g.slice(), I = {}, H.clear(), R = null, y(k, [], !0), y(E, [], !0), y(p, !1), y(b, ""), d.default_class != null && d.classes.some((S) => S.id === d.default_class) ? y(o, d.default_class, !0) : d.classes.some((S) => S.id === l(o)) || y(o, d.classes.find((S) => S.id > 0 && S.id < 255)?.id ?? 0, !0), se = Za(d.classes), U = document.createElement("canvas"), U.width = d.width, U.height = d.height, K = new ImageData(d.width, d.height), j(), Ae(), De(), r.props.value = O({ edit: null }), ge(d.image_id, d.key);
+    }, M.src = d.photo;
   }
-  function ke(s) {
-    oe = new Uint32Array(256);
-    for (const c of s) {
-      if (c.id === 0) continue;
-      const m = parseInt(c.color.slice(1), 16);
-      oe[c.id] = 255 << 24 | (m & 255) << 16 | m & 65280 | m >> 16 & 255;
-    }
+  function j(c = 0, d = 0, M = P() - 1, S = X() - 1) {
+    !U || !K || (Ga(U, K, g, se, c, d, M, S), le());
   }
-  function ee(s = 0, c = 0, m = F() - 1, k = Y() - 1) {
-    if (!U || !B) return;
-    const P = new Uint32Array(B.data.buffer), V = F();
-    for (let ne = c; ne <= k; ne++) for (let J = s; J <= m; J++) P[ne * V + J] = oe[g[ne * V + J]];
-    U.getContext("2d").putImageData(B, 0, 0, s, c, m - s + 1, k - c + 1), ce();
-  }
-  async function Ee(s, c) {
+  async function ge(c, d) {
     try {
-      const m = await r.shared.server.regions({ image_id: s });
-      if (!l(a) || l(a).key !== c || !m || m.error) return;
-      for (const k of Object.keys(m)) N[k] = Ha(m[k], F(), Y());
-    } catch (m) {
-      console.warn("region maps unavailable", m);
+      const M = await r.shared.server.regions({ image_id: c });
+      if (!l(a) || l(a).key !== d || !M || M.error) return;
+      for (const S of Object.keys(M)) I[S] = Pa(M[S], P(), X());
+    } catch (M) {
+      console.warn("region maps unavailable", M);
     }
   }
   function Ae() {
-    y(E, W.undo_stack.length, !0), y(O, W.redo_stack.length, !0);
+    y(w, H.undo_stack.length, !0), y(F, H.redo_stack.length, !0);
   }
   function re() {
-    y(p, !Za(g, x)), r.props.value = L({
-      edit: l(p) ? { png: Ka(g, F(), Y()) } : null
+    y(p, !Va(g, m)), r.props.value = O({
+      edit: l(p) ? { png: Ba(g, P(), X()) } : null
     }), Ae();
   }
-  function fe(s = !1) {
-    W.push(g), s || (R = null, y(A, [], !0));
+  function oe(c = !1) {
+    H.push(g), c || (R = null, y(E, [], !0));
   }
-  function be() {
-    const s = W.undo(g);
-    if (!s) {
+  function we() {
+    const c = H.undo(g);
+    if (!c) {
       y(b, "Nothing to undo.");
       return;
     }
-    g = s, R = null, y(A, [], !0), ee(), re();
+    g = c, R = null, y(E, [], !0), j(), re();
   }
-  function Ce() {
-    const s = W.redo(g);
-    if (!s) {
+  function be() {
+    const c = H.redo(g);
+    if (!c) {
       y(b, "Nothing to redo.");
       return;
     }
-    g = s, R = null, y(A, [], !0), ee(), re();
+    g = c, R = null, y(E, [], !0), j(), re();
   }
-  function Dr() {
+  function $e() {
     if (!l(p)) {
       y(b, "Nothing to revert: this is the draft as stored.");
       return;
     }
-    fe(), g.set(x), ee(), re(), y(b, "Back to the stored mask; Ctrl+Z brings your edits back.");
+    oe(), g.set(m), j(), re(), y(b, "Back to the stored mask; Ctrl+Z brings your edits back.");
   }
   function xt() {
     re(), r.dispatch("save");
   }
-  function Mt(s) {
-    y(o, s, !0), y(w, [], !0), R = null, y(A, [], !0), y(b, ""), ce();
+  function Mt(c) {
+    y(s, c, !0), y(k, [], !0), R = null, y(E, [], !0), y(b, ""), le();
   }
-  function Et(s) {
-    l(f) !== s && (R = null, y(A, [], !0)), y(f, s, !0);
+  function Et(c) {
+    l(o) !== c && (R = null, y(E, [], !0)), y(o, c, !0);
   }
   function De() {
-    if (!M || !l(a)) return;
-    const s = Math.min(M.clientWidth / F(), M.clientHeight / Y());
-    T = {
-      s,
-      tx: (M.clientWidth - F() * s) / 2,
-      ty: (M.clientHeight - Y() * s) / 2
-    }, y(_, s, !0), ce();
+    !x || !l(a) || (N = Ja(P(), X(), x.clientWidth, x.clientHeight), y(_, N.s, !0), le());
   }
-  function Ge(s, c, m) {
-    const k = Math.min(32, Math.max(0.05, T.s * s));
-    T = {
-      s: k,
-      tx: c - (c - T.tx) * k / T.s,
-      ty: m - (m - T.ty) * k / T.s
-    }, y(_, k, !0), ce();
+  function Ge(c, d, M) {
+    const S = Math.min(32, Math.max(0.05, N.s * c));
+    N = {
+      s: S,
+      tx: d - (d - N.tx) * S / N.s,
+      ty: M - (M - N.ty) * S / N.s
+    }, y(_, S, !0), le();
   }
-  function At(s) {
-    const c = z.getBoundingClientRect();
+  function At(c) {
+    const d = T.getBoundingClientRect();
     return {
-      x: (s.clientX - c.left - T.tx) / T.s,
-      y: (s.clientY - c.top - T.ty) / T.s
+      x: (c.clientX - d.left - N.tx) / N.s,
+      y: (c.clientY - d.top - N.ty) / N.s
     };
   }
-  function St(s) {
-    return s.x >= 0 && s.y >= 0 && s.x < F() && s.y < Y();
+  function St(c) {
+    return c.x >= 0 && c.y >= 0 && c.x < P() && c.y < X();
   }
-  function ce() {
-    ge || (ge = requestAnimationFrame(() => {
-      ge = 0, Hr();
+  function le() {
+    pe || (pe = requestAnimationFrame(() => {
+      pe = 0, Dr();
     }));
   }
-  function Hr() {
-    if (!z || !M) return;
-    const s = window.devicePixelRatio || 1, c = M.clientWidth, m = M.clientHeight;
-    (z.width !== Math.round(c * s) || z.height !== Math.round(m * s)) && (z.width = Math.round(c * s), z.height = Math.round(m * s));
-    const k = z.getContext("2d");
-    k.setTransform(1, 0, 0, 1, 0, 0), k.clearRect(0, 0, z.width, z.height), !(!l(a) || !C) && (k.setTransform(s * T.s, 0, 0, s * T.s, s * T.tx, s * T.ty), k.imageSmoothingEnabled = T.s < 2, k.drawImage(C, 0, 0, F(), Y()), l(h) && U && (k.globalAlpha = l(d) / 100, k.imageSmoothingEnabled = !1, k.drawImage(U, 0, 0), k.globalAlpha = 1), k.setTransform(s, 0, 0, s, 0, 0), Br(k));
+  function Dr() {
+    if (!T || !x) return;
+    const c = V && (l(s) === "brush" || l(s) === "eraser") && !l(D) ? l(u) : null;
+    Qa(T, x.clientWidth, x.clientHeight, N, l(a) ? C : null, l(h) ? U : null, l(f) / 100, {
+      polygon: l(k),
+      polygon_color: l(Z)?.color ?? "#fff",
+      clicks: l(E),
+      cursor: V,
+      brush_radius: c
+    });
   }
-  function Se(s) {
-    return [s.x * T.s + T.tx, s.y * T.s + T.ty];
-  }
-  function Br(s) {
-    if (l(w).length) {
-      s.strokeStyle = l(G)?.color ?? "#fff", s.lineWidth = 2, s.beginPath(), l(w).forEach((c, m) => m ? s.lineTo(...Se(c)) : s.moveTo(...Se(c))), K && s.lineTo(...Se(K)), s.stroke();
-      for (const c of l(w)) s.strokeRect(Se(c)[0] - 3, Se(c)[1] - 3, 6, 6);
-    }
-    for (const [c, m, k] of l(A)) {
-      const [P, V] = Se({ x: c + 0.5, y: m + 0.5 });
-      s.fillStyle = k ? "#16a34a" : "#dc2626", s.strokeStyle = "#fff", s.lineWidth = 2, s.beginPath(), s.arc(P, V, 6, 0, 2 * Math.PI), s.fill(), s.stroke();
-    }
-    if (K && (l(o) === "brush" || l(o) === "eraser") && !l(H)) {
-      const [c, m] = Se(K);
-      s.strokeStyle = "#fff", s.lineWidth = 1.5, s.beginPath(), s.arc(c, m, Math.max(1, l(u) * T.s), 0, 2 * Math.PI), s.stroke();
-    }
-  }
-  function Wr(s) {
+  function Hr(c) {
     if (!l(a)) return;
-    z.focus();
-    const c = At(s);
-    if (s.button === 1 || l(H) || l(o) === "pan") {
-      q = {
+    T.focus();
+    const d = At(c);
+    if (c.button === 1 || l(D) || l(s) === "pan") {
+      z = {
         mode: "pan",
-        last: c,
-        sx: s.clientX,
-        sy: s.clientY,
-        tx: T.tx,
-        ty: T.ty
-      }, z.setPointerCapture(s.pointerId);
+        last: d,
+        sx: c.clientX,
+        sy: c.clientY,
+        tx: N.tx,
+        ty: N.ty
+      }, T.setPointerCapture(c.pointerId);
       return;
     }
-    s.button === 2 && l(o) !== "clicks" || St(c) && (l(o) === "brush" || l(o) === "eraser" ? (fe(), q = { mode: "paint", last: c, sx: 0, sy: 0, tx: 0, ty: 0 }, z.setPointerCapture(s.pointerId), zt(c, c)) : l(o) === "fill" ? Vr(c) : l(o) === "polygon" ? (s.detail >= 2 && l(w).length >= 3 ? Tt() : y(w, [...l(w), c], !0), ce()) : l(o) === "clicks" && Xr(c, s.button === 0 && !s.shiftKey));
+    c.button === 2 && l(s) !== "clicks" || St(d) && (l(s) === "brush" || l(s) === "eraser" ? (oe(), z = { mode: "paint", last: d, sx: 0, sy: 0, tx: 0, ty: 0 }, T.setPointerCapture(c.pointerId), zt(d, d)) : l(s) === "fill" ? Kr(d) : l(s) === "polygon" ? (c.detail >= 2 && l(k).length >= 3 ? Tt() : y(k, [...l(k), d], !0), le()) : l(s) === "clicks" && Yr(d, c.button === 0 && !c.shiftKey));
   }
-  function Kr(s) {
+  function Br(c) {
     if (!l(a)) return;
-    const c = At(s);
-    K = c;
-    const m = Math.floor(c.x), k = Math.floor(c.y);
-    if (St(c)) {
-      const P = g[k * F() + m];
-      y(S, `x ${m}, y ${k} · ${l(a).classes.find((V) => V.id === P)?.name ?? `class ${P}`}`);
-    } else y(S, "");
-    q?.mode === "pan" ? T = {
-      ...T,
-      tx: q.tx + s.clientX - q.sx,
-      ty: q.ty + s.clientY - q.sy
-    } : q?.mode === "paint" && (zt(q.last, c), q.last = c), ce();
+    const d = At(c);
+    V = d;
+    const M = Math.floor(d.x), S = Math.floor(d.y);
+    if (St(d)) {
+      const B = g[S * P() + M];
+      y(A, `x ${M}, y ${S} · ${l(a).classes.find((G) => G.id === B)?.name ?? `class ${B}`}`);
+    } else y(A, "");
+    z?.mode === "pan" ? N = {
+      ...N,
+      tx: z.tx + c.clientX - z.sx,
+      ty: z.ty + c.clientY - z.sy
+    } : z?.mode === "paint" && (zt(z.last, d), z.last = d), le();
   }
-  function Yr() {
-    q?.mode === "paint" && re(), q = null;
+  function Wr() {
+    z?.mode === "paint" && re(), z = null;
   }
-  function zt(s, c) {
-    const m = l(o) === "eraser" ? 0 : l(f), [k, P, V, ne] = Ya(g, F(), Y(), s, c, l(u), m);
-    V >= k && ne >= P && ee(k, P, V, ne);
+  function zt(c, d) {
+    const M = l(s) === "eraser" ? 0 : l(o), [S, B, G, ye] = Wa(g, P(), X(), c, d, l(u), M);
+    G >= S && ye >= B && j(S, B, G, ye);
   }
-  async function Vr(s) {
-    N[l(v)] || (y(b, "Loading the image's regions…"), await Ee(l(a).image_id, l(a).key));
-    const c = N[l(v)];
-    if (!c) {
+  async function Kr(c) {
+    I[l(v)] || (y(b, "Loading the image's regions…"), await ge(l(a).image_id, l(a).key));
+    const d = I[l(v)];
+    if (!d) {
       y(b, "The region maps of this image are not available.");
       return;
     }
-    fe(), Xa(g, c, F(), Math.floor(s.x), Math.floor(s.y), l(f)), ee(), re(), y(b, "");
+    oe(), Ya(g, d, P(), Math.floor(c.x), Math.floor(c.y), l(o)), j(), re(), y(b, "");
   }
   function Tt() {
-    if (l(w).length < 3) {
+    if (l(k).length < 3) {
       y(b, "A polygon needs at least three corners.");
       return;
     }
-    fe(), Va(g, F(), Y(), l(w), l(f)), y(w, [], !0), ee(), re();
+    oe(), Ka(g, P(), X(), l(k), l(o)), y(k, [], !0), j(), re();
   }
-  async function Xr(s, c) {
-    if (l($)) return;
-    if (l(f) === 0 || l(f) === 255) {
+  async function Yr(c, d) {
+    if (l(q)) return;
+    if (l(o) === 0 || l(o) === 255) {
       y(b, "Pick a class (not background or unsure) to refine.");
       return;
     }
-    (!R || R.cls !== l(f)) && (R = { cls: l(f), base: g.slice() }, y(A, [], !0));
-    const m = l(a).key, k = [
-      ...l(A),
-      [Math.floor(s.x), Math.floor(s.y), c]
+    (!R || R.cls !== l(o)) && (R = { cls: l(o), base: g.slice() }, y(E, [], !0));
+    const M = l(a).key, S = [
+      ...l(E),
+      [Math.floor(c.x), Math.floor(c.y), d]
     ];
-    y($, !0);
+    y(q, !0);
     try {
-      const P = await r.shared.server.refine({
+      const B = await r.shared.server.refine({
         image_id: l(a).image_id,
-        width: F(),
-        height: Y(),
-        class_id: l(f),
-        points: k,
+        width: P(),
+        height: X(),
+        class_id: l(o),
+        points: S,
         scale: l(v),
-        labels: Da(R.base)
+        labels: La(R.base)
       });
-      if (!l(a) || l(a).key !== m) return;
-      if (P?.error) {
-        y(b, P.error, !0);
+      if (!l(a) || l(a).key !== M) return;
+      if (B?.error) {
+        y(b, B.error, !0);
         return;
       }
-      fe(!0), g = gr(P.labels, F(), Y()), y(A, k, !0), ee(), re(), y(b, "");
-    } catch (P) {
-      y(b, `Refine failed: ${P}`);
+      oe(!0), g = gr(B.labels, P(), X()), y(E, S, !0), j(), re(), y(b, "");
+    } catch (B) {
+      y(b, `Refine failed: ${B}`);
     } finally {
-      y($, !1);
+      y(q, !1);
     }
   }
-  function Zr() {
-    K = null, y(S, ""), ce();
+  function Vr() {
+    V = null, y(A, ""), le();
   }
-  function Gr(s) {
+  function Xr(c) {
     if (!l(a)) return;
-    s.preventDefault();
-    const c = z.getBoundingClientRect();
-    Ge(s.deltaY < 0 ? 1.2 : 1 / 1.2, s.clientX - c.left, s.clientY - c.top);
+    c.preventDefault();
+    const d = T.getBoundingClientRect();
+    Ge(c.deltaY < 0 ? 1.2 : 1 / 1.2, c.clientX - d.left, c.clientY - d.top);
   }
-  function Jr(s) {
-    const c = s;
-    return !!c && (c.tagName === "INPUT" || c.tagName === "TEXTAREA" || c.tagName === "SELECT" || c.isContentEditable);
+  function Zr(c) {
+    const d = c;
+    return !!d && (d.tagName === "INPUT" || d.tagName === "TEXTAREA" || d.tagName === "SELECT" || d.isContentEditable);
   }
-  function qt(s) {
-    if (!l(a) || !M || M.offsetParent === null || Jr(s.target)) return;
-    const c = s.key.toLowerCase();
-    if (s.ctrlKey || s.metaKey) {
-      if (c === "z" && !s.shiftKey) be();
-      else if (c === "y" || c === "z" && s.shiftKey) Ce();
-      else if (c === "s") xt();
+  function qt(c) {
+    if (!l(a) || !x || x.offsetParent === null || Zr(c.target)) return;
+    const d = c.key.toLowerCase();
+    if (c.ctrlKey || c.metaKey) {
+      if (d === "z" && !c.shiftKey) we();
+      else if (d === "y" || d === "z" && c.shiftKey) be();
+      else if (d === "s") xt();
       else return;
-      s.preventDefault();
+      c.preventDefault();
       return;
     }
-    if (s.altKey) return;
-    const m = l(a).classes.find((P) => P.key.toLowerCase() === c), k = {
+    if (c.altKey) return;
+    const M = l(a).classes.find((B) => B.key.toLowerCase() === d), S = {
       b: "brush",
       e: "eraser",
       f: "fill",
       p: "polygon",
       c: "clicks"
     };
-    if (m) Et(m.id);
-    else if (k[c]) Mt(k[c]);
-    else if (c === "h") y(h, !l(h));
-    else if (c === "v") De();
-    else if (c === "[") y(u, Math.max(1, l(u) - 2), !0);
-    else if (c === "]") y(u, Math.min(200, l(u) + 2), !0);
-    else if (c === "enter" && l(o) === "polygon") Tt();
-    else if (c === "escape") Qr();
-    else if (c === "backspace" && l(w).length) y(w, l(w).slice(0, -1), !0);
-    else if (c === " ") y(H, !0);
+    if (M) Et(M.id);
+    else if (S[d]) Mt(S[d]);
+    else if (d === "h") y(h, !l(h));
+    else if (d === "v") De();
+    else if (d === "[") y(u, Math.max(1, l(u) - 2), !0);
+    else if (d === "]") y(u, Math.min(200, l(u) + 2), !0);
+    else if (d === "enter" && l(s) === "polygon") Tt();
+    else if (d === "escape") Gr();
+    else if (d === "backspace" && l(k).length) y(k, l(k).slice(0, -1), !0);
+    else if (d === " ") y(D, !0);
     else return;
-    s.preventDefault();
+    c.preventDefault();
   }
-  function Qr() {
-    y(w, [], !0), R = null, y(A, [], !0), ce();
+  function Gr() {
+    y(k, [], !0), R = null, y(E, [], !0), le();
   }
-  function Ct(s) {
-    s.key === " " && y(H, !1);
+  function Ct(c) {
+    c.key === " " && y(D, !1);
   }
-  na(() => {
-    const s = new ResizeObserver(() => l(a) ? De() : ce());
-    return s.observe(M), document.addEventListener("keydown", qt), document.addEventListener("keyup", Ct), () => {
-      s.disconnect(), document.removeEventListener("keydown", qt), document.removeEventListener("keyup", Ct);
+  ta(() => {
+    const c = new ResizeObserver(() => l(a) ? De() : le());
+    return c.observe(x), document.addEventListener("keydown", qt), document.addEventListener("keyup", Ct), () => {
+      c.disconnect(), document.removeEventListener("keydown", qt), document.removeEventListener("keyup", Ct);
     };
   }), qe(() => {
-    l(d), l(h), ce();
+    l(f), l(h), le();
   });
-  var He = si();
+  var He = fi();
   let $t;
-  var It = X(He);
+  var It = W(He);
   {
-    var jr = (s) => {
-      var c = Qa(), m = X(c), k = I(m);
+    var Jr = (c) => {
+      var d = ti(), M = W(d), S = $(M);
       {
-        var P = (V) => {
-          var ne = Ja(), J = X(ne);
-          ze(() => ie(J, `· ${l(a).title ?? ""}`)), he(V, ne);
+        var B = (G) => {
+          var ye = ei(), fe = W(ye);
+          Se(() => ne(fe, `· ${l(a).title ?? ""}`)), he(G, ye);
         };
-        Te(k, (V) => {
-          l(a)?.title && V(P);
+        ze(S, (G) => {
+          l(a)?.title && G(B);
         });
       }
-      ze(() => ie(m, r.shared.label)), he(s, c);
+      Se(() => ne(M, r.shared.label)), he(c, d);
     };
-    Te(It, (s) => {
-      r.shared.label && s(jr);
+    ze(It, (c) => {
+      r.shared.label && c(Jr);
     });
   }
-  var Nt = I(It, 2), Rt = X(Nt);
-  sr(Rt, 17, () => i, aa, (s, c) => {
-    var m = it(() => Gn(l(c), 4));
-    let k = () => l(m)[0], P = () => l(m)[1], V = () => l(m)[2], ne = () => l(m)[3];
-    var J = ei();
+  var Nt = $(It, 2), Rt = W(Nt);
+  sr(Rt, 17, () => i, ra, (c, d) => {
+    var M = it(() => Xn(l(d), 4));
+    let S = () => l(M)[0], B = () => l(M)[1], G = () => l(M)[2], ye = () => l(M)[3];
+    var fe = ni();
     let jt;
-    J.__click = () => Mt(k());
-    var er = X(J), gn = I(er);
+    fe.__click = () => Mt(S());
+    var er = W(fe), _n = $(er);
     {
-      var bn = (nt) => {
-        var tr = ja(), mn = X(tr);
-        ze(() => ie(mn, V())), he(nt, tr);
+      var pn = (nt) => {
+        var tr = ri(), gn = W(tr);
+        Se(() => ne(gn, G())), he(nt, tr);
       };
-      Te(gn, (nt) => {
-        V() && nt(bn);
+      ze(_n, (nt) => {
+        G() && nt(pn);
       });
     }
-    ze(() => {
-      jt = Ie(J, 1, "tool svelte-49zqag", null, jt, { active: l(o) === k() }), ae(J, "data-testid", `tool-${k()}`), ae(J, "aria-pressed", l(o) === k()), ae(J, "title", `${P()}${V() ? ` (${V()})` : ""}: ${ne()}`), ie(er, P());
-    }), he(s, J);
+    Se(() => {
+      jt = Ie(fe, 1, "tool svelte-49zqag", null, jt, { active: l(s) === S() }), te(fe, "data-testid", `tool-${S()}`), te(fe, "aria-pressed", l(s) === S()), te(fe, "title", `${B()}${G() ? ` (${G()})` : ""}: ${ye()}`), ne(er, B());
+    }), he(c, fe);
   });
-  var Ut = I(Rt, 2), Ft = I(X(Ut)), en = I(Ft, 2), tn = X(en), Ot = I(Ut, 2), Lt = I(X(Ot)), Je = X(Lt);
+  var Ut = $(Rt, 2), Ft = $(W(Ut)), Qr = $(Ft, 2), jr = W(Qr), Ot = $(Ut, 2), Lt = $(W(Ot)), Je = W(Lt);
   Je.value = Je.__value = "fine";
-  var Qe = I(Je);
+  var Qe = $(Je);
   Qe.value = Qe.__value = "medium";
-  var Pt = I(Qe);
+  var Pt = $(Qe);
   Pt.value = Pt.__value = "coarse";
-  var Dt = I(Ot, 2), Ht = I(X(Dt)), rn = I(Ht, 2), nn = X(rn), Be = I(Dt, 2);
+  var Dt = $(Ot, 2), Ht = $(W(Dt)), en = $(Ht, 2), tn = W(en), Be = $(Dt, 2);
   let Bt;
   Be.__click = () => y(h, !l(h));
-  var je = I(Be, 4);
-  je.__click = be;
-  var et = I(je, 2);
-  et.__click = Ce;
-  var Wt = I(et, 2);
-  Wt.__click = () => Ge(1 / 1.25, M.clientWidth / 2, M.clientHeight / 2);
-  var tt = I(Wt, 2);
+  var je = $(Be, 4);
+  je.__click = we;
+  var et = $(je, 2);
+  et.__click = be;
+  var Wt = $(et, 2);
+  Wt.__click = () => Ge(1 / 1.25, x.clientWidth / 2, x.clientHeight / 2);
+  var tt = $(Wt, 2);
   tt.__click = De;
-  var an = X(tt), Kt = I(tt, 2);
-  Kt.__click = () => Ge(1.25, M.clientWidth / 2, M.clientHeight / 2);
-  var rt = I(Kt, 4);
-  rt.__click = Dr;
-  var sn = I(rt, 2);
-  sn.__click = xt;
-  var Yt = I(Nt, 2);
-  sr(Yt, 21, () => l(a)?.classes ?? [], (s) => s.id, (s, c) => {
-    var m = ti();
-    let k;
-    m.__click = () => Et(l(c).id);
-    var P = X(m), V = I(P), ne = X(V), J = I(V, 1, !0);
-    ze(() => {
-      k = Ie(m, 1, "chip svelte-49zqag", null, k, { active: l(f) === l(c).id }), ae(m, "data-testid", `class-${l(c).id}`), ae(m, "aria-checked", l(f) === l(c).id), ae(m, "title", `${l(c).name} (key ${l(c).key})`), lr(P, `background:${l(c).color}`), ie(ne, l(c).key), ie(J, l(c).name);
-    }), he(s, m);
+  var rn = W(tt), Kt = $(tt, 2);
+  Kt.__click = () => Ge(1.25, x.clientWidth / 2, x.clientHeight / 2);
+  var rt = $(Kt, 4);
+  rt.__click = $e;
+  var nn = $(rt, 2);
+  nn.__click = xt;
+  var Yt = $(Nt, 2);
+  sr(Yt, 21, () => l(a)?.classes ?? [], (c) => c.id, (c, d) => {
+    var M = ai();
+    let S;
+    M.__click = () => Et(l(d).id);
+    var B = W(M), G = $(B), ye = W(G), fe = $(G, 1, !0);
+    Se(() => {
+      S = Ie(M, 1, "chip svelte-49zqag", null, S, { active: l(o) === l(d).id }), te(M, "data-testid", `class-${l(d).id}`), te(M, "aria-checked", l(o) === l(d).id), te(M, "title", `${l(d).name} (key ${l(d).key})`), lr(B, `background:${l(d).color}`), ne(ye, l(d).key), ne(fe, l(d).name);
+    }), he(c, M);
   });
-  var We = I(Yt, 2), te = X(We);
-  te.__pointerdown = Wr, te.__pointermove = Kr, te.__pointerup = Yr, te.__contextmenu = (s) => s.preventDefault();
+  var We = $(Yt, 2), ee = W(We);
+  ee.__pointerdown = Hr, ee.__pointermove = Br, ee.__pointerup = Wr, ee.__contextmenu = (c) => c.preventDefault();
   let Vt;
-  dr(te, (s) => z = s, () => z);
-  var on = I(te, 2);
+  dr(ee, (c) => T = c, () => T);
+  var an = $(ee, 2);
   {
-    var ln = (s) => {
-      var c = ri();
-      he(s, c);
+    var sn = (c) => {
+      var d = ii();
+      he(c, d);
     };
-    Te(on, (s) => {
-      l(a) || s(ln);
+    ze(an, (c) => {
+      l(a) || c(sn);
     });
   }
-  dr(We, (s) => M = s, () => M);
-  var fn = I(We, 2), Xt = X(fn), cn = X(Xt), Zt = I(Xt, 2), un = X(Zt), Gt = I(Zt, 2), dn = X(Gt), Jt = I(Gt, 2);
+  dr(We, (c) => x = c, () => x);
+  var on = $(We, 2), Xt = W(on), ln = W(Xt), Zt = $(Xt, 2), fn = W(Zt), Gt = $(Zt, 2), cn = W(Gt), Jt = $(Gt, 2);
   {
-    var vn = (s) => {
-      var c = ni();
-      he(s, c);
+    var un = (c) => {
+      var d = si();
+      he(c, d);
     };
-    Te(Jt, (s) => {
-      l($) && s(vn);
+    ze(Jt, (c) => {
+      l(q) && c(un);
     });
   }
-  var Qt = I(Jt, 2);
+  var Qt = $(Jt, 2);
   {
-    var hn = (s) => {
-      var c = ai();
-      he(s, c);
+    var dn = (c) => {
+      var d = oi();
+      he(c, d);
     };
-    Te(Qt, (s) => {
-      l(p) && s(hn);
+    ze(Qt, (c) => {
+      l(p) && c(dn);
     });
   }
-  var _n = I(Qt, 2);
+  var hn = $(Qt, 2);
   {
-    var pn = (s) => {
-      var c = ii(), m = X(c);
-      ze(() => ie(m, l(b))), he(s, c);
+    var vn = (c) => {
+      var d = li(), M = W(d);
+      Se(() => ne(M, l(b))), he(c, d);
     };
-    Te(_n, (s) => {
-      l(b) && s(pn);
+    ze(hn, (c) => {
+      l(b) && c(vn);
     });
   }
-  ze(
-    (s, c) => {
-      $t = Ie(He, 1, "mask-editor svelte-49zqag", null, $t, { hidden: !r.shared.visible }), ae(He, "id", r.shared.elem_id), ie(tn, l(u)), ie(nn, `${l(d) ?? ""}%`), Bt = Ie(Be, 1, "tool svelte-49zqag", null, Bt, { active: l(h) }), ae(Be, "aria-pressed", l(h)), je.disabled = !l(E), et.disabled = !l(O), ie(an, `${s ?? ""}%`), rt.disabled = !l(p), lr(We, `height:${l(j)}px`), ae(te, "data-key", l(a)?.key ?? ""), ae(te, "data-class", l(f)), ae(te, "data-dirty", l(p)), ae(te, "data-opacity", l(d)), ae(te, "data-overlay", l(h)), ae(te, "data-busy", l($)), Vt = Ie(te, 1, "svelte-49zqag", null, Vt, { pan: l(o) === "pan" || l(H) }), ie(cn, c), ie(un, l(G) ? `class: ${l(G).name}` : ""), ie(dn, l(S));
+  Se(
+    (c, d) => {
+      $t = Ie(He, 1, "mask-editor svelte-49zqag", null, $t, { hidden: !r.shared.visible }), te(He, "id", r.shared.elem_id), ne(jr, l(u)), ne(tn, `${l(f) ?? ""}%`), Bt = Ie(Be, 1, "tool svelte-49zqag", null, Bt, { active: l(h) }), te(Be, "aria-pressed", l(h)), je.disabled = !l(w), et.disabled = !l(F), ne(rn, `${c ?? ""}%`), rt.disabled = !l(p), lr(We, `height:${l(Q)}px`), te(ee, "data-key", l(a)?.key ?? ""), te(ee, "data-class", l(o)), te(ee, "data-dirty", l(p)), te(ee, "data-opacity", l(f)), te(ee, "data-overlay", l(h)), te(ee, "data-busy", l(q)), Vt = Ie(ee, 1, "svelte-49zqag", null, Vt, { pan: l(s) === "pan" || l(D) }), ne(ln, d), ne(fn, l(Z) ? `class: ${l(Z).name}` : ""), ne(cn, l(A));
     },
     [
       () => Math.round(l(_) * 100),
-      () => i.find((s) => s[0] === l(o))?.[3]
+      () => i.find((c) => c[0] === l(s))?.[3]
     ]
-  ), cr(Ft, () => l(u), (s) => y(u, s)), ua(Lt, () => l(v), (s) => y(v, s)), cr(Ht, () => l(d), (s) => y(d, s)), ar("pointerleave", te, Zr), ar("wheel", te, Gr), he(e, He), Xn();
+  ), cr(Ft, () => l(u), (c) => y(u, c)), fa(Lt, () => l(v), (c) => y(v, c)), cr(Ht, () => l(f), (c) => y(f, c)), ar("pointerleave", ee, Vr), ar("wheel", ee, Xr), he(e, He), Yn();
 }
-Vn([
+Kn([
   "click",
   "pointerdown",
   "pointermove",
@@ -2256,5 +2267,5 @@ Vn([
   "contextmenu"
 ]);
 export {
-  li as default
+  ui as default
 };
