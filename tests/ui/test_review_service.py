@@ -14,7 +14,7 @@ from incseg_app.services import masks, review, review_editor
 from incseg_app.services.review import QueueFilter
 from incseg_app.storage.repositories import ReviewRepo
 from store_helpers import label_png
-from ui_helpers import SIZE, add_pseudo, ctx, filled, scene_mask  # noqa: F401
+from ui_helpers import SIZE, add_pseudo, ctx, filled, runner, scene_mask  # noqa: F401
 
 
 def test_queue_is_most_likely_wrong_first_with_position_and_total(filled):
@@ -134,3 +134,20 @@ def test_score_drafts_needs_a_version(filled):
     add_pseudo(filled, [0.3])
     with pytest.raises(ValidationError, match="no model version"):
         review_editor.score_drafts(filled)
+
+
+def test_ranking_drafts_against_the_model_is_a_job_that_stores_agreement(filled, runner):
+    from incseg_app.domain.enums import JobStatus
+    from incseg_app.services import training
+
+    ids = add_pseudo(filled, [0.5, 0.6, 0.7, 0.8])
+    training.train_step(filled, training.TrainRequest(method="finetune", epochs=1, batch_size=2))
+    job = review_editor.start_scoring(filled, runner)
+    done = runner.wait(job.id, timeout=300)
+    assert done.status == JobStatus.DONE, done.error
+    assert done.result["scored"] == 4
+    with filled.unit_of_work() as s:
+        scores = [ReviewRepo(s).agreement(i) for i in ids]
+    assert all(0.0 <= v <= 1.0 for v in scores)
+    first = review.queue_item(filled, QueueFilter(), 0)
+    assert first.priority == pytest.approx(min(c * a for c, a in zip([0.5, 0.6, 0.7, 0.8], scores)))
