@@ -29,7 +29,6 @@ CSS = """
 .incseg-heat caption {text-align: left; font-weight: 600; padding-bottom: 4px}
 .incseg-heat th, .incseg-heat td {border: 1px solid #d4d4d8; padding: 6px 14px; text-align: right; min-width: 64px}
 .incseg-heat th {background: #f4f4f5; text-align: left}
-#review-editor select {font-size: 13px; padding: 2px 4px; height: auto}
 """
 # Review keys press the review buttons unless the user is typing in a field: A accept, R reject,
 # N or → next, ← previous, U undo the last decision. (The mask editor handles its own keys.)

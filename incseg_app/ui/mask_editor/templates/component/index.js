@@ -1,4 +1,4 @@
-import { i as gt, g as br, o as bn, a as yn, b as mn, T as kn, c as wn, d as de, r as bt, e as Ke, p as yt, f as Fe, h as Le, m as xn, s as yr, j as Mn, u as qe, k as Ce, l as mr, E as En, n as kr, q as l, t as rr, v as ke, w as An, x as Sn, y as zn, z as Tn, A as nr, B as qn, I as at, C as wr, D as Cn, F as $n, G as mt, H as In, J as xr, K as Mr, L as Nn, M as Rn, N as Un, O as Er, P as Fn, Q as On, R as Ln, S as Pn, U as Ar, V as Dn, W as Hn, X as Bn, Y as Wn, Z as Y, _ as Ve, $ as y, a0 as Kn, a1 as Se, a2 as ar, a3 as Yn, a4 as $, a5 as W, a6 as Vn, a7 as ne, a8 as it, a9 as Xn } from "./render-BXCjtrTN.js";
+import { i as gt, g as br, o as bn, a as yn, b as mn, T as kn, c as wn, d as de, r as bt, e as Ke, p as yt, f as Fe, h as Le, m as xn, s as yr, j as Mn, u as qe, k as Ce, l as mr, E as En, n as kr, q as l, t as rr, v as ke, w as An, x as zn, y as Sn, z as Tn, A as nr, B as qn, I as at, C as wr, D as Cn, F as $n, G as mt, H as In, J as xr, K as Mr, L as Nn, M as Rn, N as Un, O as Er, P as Fn, Q as On, R as Ln, S as Pn, U as Ar, V as Dn, W as Hn, X as Bn, Y as Wn, Z as Y, _ as Ve, $ as y, a0 as Kn, a1 as ze, a2 as ar, a3 as Yn, a4 as $, a5 as W, a6 as Vn, a7 as ne, a8 as it, a9 as Xn } from "./render-BXCjtrTN.js";
 function Zn(e) {
   throw new Error("https://svelte.dev/e/lifecycle_outside_component");
 }
@@ -237,7 +237,7 @@ function ta(e) {
     );
   });
 }
-function ze(e, t, n = !1) {
+function Se(e, t, n = !1) {
   var r = new ea(e), i = n ? En : 0;
   function a(s, o) {
     r.ensure(s, o);
@@ -417,7 +417,7 @@ function aa(e, t, n, r, i) {
   });
 }
 function ia(e, t, n, r, i, a, s, o) {
-  var f = (s & Sn) !== 0 ? (s & zn) === 0 ? Tn(n, !1, !1) : nr(n) : null, h = (s & qn) !== 0 ? nr(i) : null;
+  var f = (s & zn) !== 0 ? (s & Sn) === 0 ? Tn(n, !1, !1) : nr(n) : null, h = (s & qn) !== 0 ? nr(i) : null;
   return {
     v: f,
     i: h,
@@ -483,7 +483,7 @@ function lr(e, t, n, r) {
   }
   return r;
 }
-function Sr(e, t, n = !1) {
+function zr(e, t, n = !1) {
   if (e.multiple) {
     if (t == null)
       return;
@@ -504,7 +504,7 @@ function Sr(e, t, n = !1) {
 }
 function la(e) {
   var t = new MutationObserver(() => {
-    Sr(e, e.__value);
+    zr(e, e.__value);
   });
   t.observe(e, {
     // Listen to option element changes
@@ -542,7 +542,7 @@ function fa(e, t, n = t) {
       if (r.has(s))
         return;
     }
-    if (Sr(e, a, i), i && a === void 0) {
+    if (zr(e, a, i), i && a === void 0) {
       var o = e.querySelector(":checked");
       o !== null && (a = Oe(o), n(a));
     }
@@ -1269,16 +1269,16 @@ var J = Uint8Array, ae = Uint16Array, kt = Int32Array, Xe = new J([
   /* unused */
   0,
   0
-]), ht = new J([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]), zr = function(e, t) {
+]), ht = new J([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]), Sr = function(e, t) {
   for (var n = new ae(31), r = 0; r < 31; ++r)
     n[r] = t += 1 << e[r - 1];
   for (var i = new kt(n[30]), r = 1; r < 30; ++r)
     for (var a = n[r]; a < n[r + 1]; ++a)
       i[a] = a - n[r] << 5 | r;
   return { b: n, r: i };
-}, Tr = zr(Xe, 2), qr = Tr.b, vt = Tr.r;
+}, Tr = Sr(Xe, 2), qr = Tr.b, vt = Tr.r;
 qr[28] = 258, vt[258] = 28;
-var Cr = zr(Ze, 0), Ea = Cr.b, vr = Cr.r, _t = new ae(32768);
+var Cr = Sr(Ze, 0), Ea = Cr.b, vr = Cr.r, _t = new ae(32768);
 for (var L = 0; L < 32768; ++L) {
   var Me = (L & 43690) >> 1 | (L & 21845) << 1;
   Me = (Me & 52428) >> 2 | (Me & 13107) << 2, Me = (Me & 61680) >> 4 | (Me & 3855) << 4, _t[L] = ((Me & 65280) >> 8 | (Me & 255) << 8) >> 1;
@@ -1313,7 +1313,7 @@ for (var L = 280; L < 288; ++L)
 var Pe = new J(32);
 for (var L = 0; L < 32; ++L)
   Pe[L] = 5;
-var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /* @__PURE__ */ ve(Pe, 5, 0), Ta = /* @__PURE__ */ ve(Pe, 5, 1), lt = function(e) {
+var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /* @__PURE__ */ ve(Pe, 5, 0), Ta = /* @__PURE__ */ ve(Pe, 5, 1), lt = function(e) {
   for (var t = e[0], n = 1; n < e.length; ++n)
     e[n] > t && (t = e[n]);
   return t;
@@ -1367,7 +1367,7 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /
       var F = ce(e, v + 1, 3);
       if (v += 3, F)
         if (F == 1)
-          b = Sa, q = Ta, A = 9, _ = 5;
+          b = za, q = Ta, A = 9, _ = 5;
         else if (F == 2) {
           var T = ce(e, v, 31) + 257, C = ce(e, v + 10, 15) + 4, g = T + ce(e, v + 5, 31) + 1;
           v += 14;
@@ -1381,8 +1381,8 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /
             if (k < 16)
               m[U++] = k;
             else {
-              var R = 0, z = 0;
-              for (k == 16 ? (z = 3 + ce(e, v, 3), v += 2, R = m[U - 1]) : k == 17 ? (z = 3 + ce(e, v, 7), v += 3) : k == 18 && (z = 11 + ce(e, v, 127), v += 7); z--; )
+              var R = 0, S = 0;
+              for (k == 16 ? (S = 3 + ce(e, v, 3), v += 2, R = m[U - 1]) : k == 17 ? (S = 3 + ce(e, v, 7), v += 3) : k == 18 && (S = 11 + ce(e, v, 127), v += 7); S--; )
                 m[U++] = R;
             }
           }
@@ -1542,9 +1542,9 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /
   var se = h + 5 << 3, N = Re(i, Ee) + Re(a, Pe) + s, H = Re(i, p) + Re(a, A) + s + 14 + 3 * K + Re(C, I) + 2 * C[16] + 3 * C[17] + 7 * C[18];
   if (f >= 0 && se <= N && se <= H)
     return Ir(t, u, e.subarray(f, f + h));
-  var R, z, V, D;
+  var R, S, V, D;
   if (me(t, u, 1 + (H < N)), u += 2, H < N) {
-    R = ve(p, b, 0), z = p, V = ve(A, _, 0), D = A;
+    R = ve(p, b, 0), S = p, V = ve(A, _, 0), D = A;
     var pe = ve(I, U, 0);
     me(t, u, k - 257), me(t, u + 5, T - 1), me(t, u + 10, K - 4), u += 14;
     for (var g = 0; g < K; ++g)
@@ -1556,18 +1556,18 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /
         me(t, u, pe[Z]), u += I[Z], Z > 15 && (me(t, u, Q[g] >> 5 & 127), u += Q[g] >> 12);
       }
   } else
-    R = Aa, z = Ee, V = za, D = Pe;
+    R = Aa, S = Ee, V = Sa, D = Pe;
   for (var g = 0; g < o; ++g) {
     var O = r[g];
     if (O > 255) {
       var Z = O >> 18 & 31;
-      Ne(t, u, R[Z + 257]), u += z[Z + 257], Z > 7 && (me(t, u, O >> 23 & 31), u += Xe[Z]);
+      Ne(t, u, R[Z + 257]), u += S[Z + 257], Z > 7 && (me(t, u, O >> 23 & 31), u += Xe[Z]);
       var ie = O & 31;
       Ne(t, u, V[ie]), u += D[ie], ie > 3 && (Ne(t, u, O >> 5 & 8191), u += Ze[ie]);
     } else
-      Ne(t, u, R[O]), u += z[O];
+      Ne(t, u, R[O]), u += S[O];
   }
-  return Ne(t, u, R[256]), u + z[256];
+  return Ne(t, u, R[256]), u + S[256];
 }, $a = /* @__PURE__ */ new kt([65540, 131080, 131088, 131104, 262176, 1048704, 1048832, 2114560, 2117632]), Nr = /* @__PURE__ */ new J(0), Ia = function(e, t, n, r, i, a) {
   var s = a.z || e.length, o = new J(r + s + 5 * (1 + Math.ceil(s / 7e3)) + i), f = o.subarray(r, o.length - i), h = a.l, u = (a.r || 0) & 7;
   if (t) {
@@ -1580,10 +1580,10 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /
         var R = s - m;
         if ((C > 7e3 || I > 24576) && (R > 423 || !h)) {
           u = pr(e, f, 0, E, x, T, g, I, K, m - K, u), I = C = g = 0, K = m;
-          for (var z = 0; z < 286; ++z)
-            x[z] = 0;
-          for (var z = 0; z < 30; ++z)
-            T[z] = 0;
+          for (var S = 0; S < 286; ++S)
+            x[S] = 0;
+          for (var S = 0; S < 30; ++S)
+            T[S] = 0;
         }
         var V = 2, D = 0, pe = b, P = N - H & 32767;
         if (R > 2 && se == k(m - P))
@@ -1594,8 +1594,8 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /
               if (O > V) {
                 if (V = O, D = P, O > X)
                   break;
-                for (var ie = Math.min(P, O - 2), j = 0, z = 0; z < ie; ++z) {
-                  var ge = m - P + z & 32767, Ae = A[ge], re = ge - Ae & 32767;
+                for (var ie = Math.min(P, O - 2), j = 0, S = 0; S < ie; ++S) {
+                  var ge = m - P + S & 32767, Ae = A[ge], re = ge - Ae & 32767;
                   re > j && (j = re, H = ge);
                 }
               }
@@ -1833,7 +1833,7 @@ function ja(e, t, n) {
     e.strokeStyle = "#fff", e.lineWidth = 1.5, e.beginPath(), e.arc(r, i, Math.max(1, n.brush_radius * t.s), 0, 2 * Math.PI), e.stroke();
   }
 }
-var ei = /* @__PURE__ */ _e('<span class="item-title svelte-49zqag"> </span>'), ti = /* @__PURE__ */ _e('<div class="title svelte-49zqag"> <!></div>'), ri = /* @__PURE__ */ _e('<kbd class="svelte-49zqag"> </kbd>'), ni = /* @__PURE__ */ _e("<button> <!></button>"), ai = /* @__PURE__ */ _e('<button role="radio"><span class="swatch svelte-49zqag"></span><kbd class="svelte-49zqag"> </kbd> </button>'), ii = /* @__PURE__ */ _e('<div class="empty svelte-49zqag">Nothing to edit: pick an item from the queue.</div>'), si = /* @__PURE__ */ _e("<span>refining…</span>"), oi = /* @__PURE__ */ _e('<span class="unsaved svelte-49zqag">unsaved edits</span>'), li = /* @__PURE__ */ _e('<span class="notice svelte-49zqag"> </span>'), fi = /* @__PURE__ */ _e('<div><!> <div class="toolbar svelte-49zqag" role="toolbar" aria-label="Mask editor tools"><!> <label class="field svelte-49zqag" title="Brush and eraser radius in image pixels ([ and ])">Size <input type="range" min="1" max="100" data-testid="brush-size" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <label class="field svelte-49zqag" title="How big a region one fill or click selects">Region <select data-testid="region-scale"><option>small</option><option>medium</option><option>large</option></select></label> <label class="field svelte-49zqag" title="Opacity of the mask over the photo">Opacity <input type="range" min="0" max="100" data-testid="opacity" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <button data-testid="toggle-overlay" title="Show or hide the mask (H)">Mask<kbd class="svelte-49zqag">H</kbd></button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="undo" title="Undo (Ctrl+Z)">Undo</button> <button class="tool svelte-49zqag" data-testid="redo" title="Redo (Ctrl+Y)">Redo</button> <button class="tool svelte-49zqag" data-testid="zoom-out" title="Zoom out (mouse wheel)">−</button> <button class="tool svelte-49zqag" data-testid="fit" title="Fit the image (V)"> </button> <button class="tool svelte-49zqag" data-testid="zoom-in" title="Zoom in (mouse wheel)">+</button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="revert" title="Back to the stored mask (undoable)">Revert</button> <button class="tool primary svelte-49zqag" data-testid="save" title="Save the correction (Ctrl+S)">Save correction</button></div> <div class="palette svelte-49zqag" role="radiogroup" aria-label="Classes"></div> <div class="stage svelte-49zqag"><canvas tabindex="0" data-testid="editor-canvas"></canvas> <!></div> <div class="status svelte-49zqag" data-testid="editor-status"><span class="hint"> </span> <span> </span> <span> </span> <!> <!> <!></div></div>');
+var ei = /* @__PURE__ */ _e('<span class="item-title svelte-49zqag"> </span>'), ti = /* @__PURE__ */ _e('<div class="title svelte-49zqag"> <!></div>'), ri = /* @__PURE__ */ _e('<kbd class="svelte-49zqag"> </kbd>'), ni = /* @__PURE__ */ _e("<button> <!></button>"), ai = /* @__PURE__ */ _e('<button role="radio"><span class="swatch svelte-49zqag"></span><kbd class="svelte-49zqag"> </kbd> </button>'), ii = /* @__PURE__ */ _e('<div class="empty svelte-49zqag">Nothing to edit: pick an item from the queue.</div>'), si = /* @__PURE__ */ _e("<span>refining…</span>"), oi = /* @__PURE__ */ _e('<span class="unsaved svelte-49zqag">unsaved edits</span>'), li = /* @__PURE__ */ _e('<span class="notice svelte-49zqag"> </span>'), fi = /* @__PURE__ */ _e('<div><!> <div class="toolbar svelte-49zqag" role="toolbar" aria-label="Mask editor tools"><!> <label class="field svelte-49zqag" title="Brush and eraser radius in image pixels ([ and ])">Size <input type="range" min="1" max="100" data-testid="brush-size" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <label class="field svelte-49zqag" title="How big a region one fill or click selects">Region <select data-testid="region-scale" class="svelte-49zqag"><option>small</option><option>medium</option><option>large</option></select></label> <label class="field svelte-49zqag" title="Opacity of the mask over the photo">Opacity <input type="range" min="0" max="100" data-testid="opacity" class="svelte-49zqag"/> <span class="svelte-49zqag"> </span></label> <button data-testid="toggle-overlay" title="Show or hide the mask (H)">Mask<kbd class="svelte-49zqag">H</kbd></button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="undo" title="Undo (Ctrl+Z)">Undo</button> <button class="tool svelte-49zqag" data-testid="redo" title="Redo (Ctrl+Y)">Redo</button> <button class="tool svelte-49zqag" data-testid="zoom-out" title="Zoom out (mouse wheel)">−</button> <button class="tool svelte-49zqag" data-testid="fit" title="Fit the image (V)"> </button> <button class="tool svelte-49zqag" data-testid="zoom-in" title="Zoom in (mouse wheel)">+</button> <span class="sep svelte-49zqag"></span> <button class="tool svelte-49zqag" data-testid="revert" title="Back to the stored mask (undoable)">Revert</button> <button class="tool primary svelte-49zqag" data-testid="save" title="Save the correction (Ctrl+S)">Save correction</button></div> <div class="palette svelte-49zqag" role="radiogroup" aria-label="Classes"></div> <div class="stage svelte-49zqag"><canvas tabindex="0" data-testid="editor-canvas"></canvas> <!></div> <div class="status svelte-49zqag" data-testid="editor-status"><span class="hint"> </span> <span> </span> <span> </span> <!> <!> <!></div></div>');
 function ui(e, t) {
   Vn(t, !0);
   const n = /* @__PURE__ */ ga(t, ["$$slots", "$$events", "$$legacy"]), r = new Ma(n), i = [
@@ -1864,7 +1864,7 @@ function ui(e, t) {
       "drag to move (or hold Space, or drag with the middle button)"
     ]
   ];
-  let a = Y(null), s = Y("brush"), o = Y(1), f = Y(50), h = Y(!0), u = Y(10), v = Y("medium"), p = Y(!1), b = Y(""), q = Y(!1), A = Y(""), _ = Y(1), w = Y(0), F = Y(0), k = Y(Ve([])), E = Y(Ve([])), x, T, C = null, g = new Uint8Array(0), m = new Uint8Array(0), I = {}, U = null, K = null, se = new Uint32Array(256), N = { s: 1, tx: 0, ty: 0 }, H = new Xa(), R = null, z = null, V = null, D = Y(!1), pe = 0;
+  let a = Y(null), s = Y("brush"), o = Y(1), f = Y(50), h = Y(!0), u = Y(10), v = Y("medium"), p = Y(!1), b = Y(""), q = Y(!1), A = Y(""), _ = Y(1), w = Y(0), F = Y(0), k = Y(Ve([])), E = Y(Ve([])), x, T, C = null, g = new Uint8Array(0), m = new Uint8Array(0), I = {}, U = null, K = null, se = new Uint32Array(256), N = { s: 1, tx: 0, ty: 0 }, H = new Xa(), R = null, S = null, V = null, D = Y(!1), pe = 0;
   const P = () => l(a)?.width ?? 0, X = () => l(a)?.height ?? 0, Q = it(() => r.props.height || 600), Z = it(() => l(a)?.classes.find((c) => c.id === l(o)));
   qe(() => {
     const c = r.props.value;
@@ -1886,17 +1886,17 @@ function ui(e, t) {
     if (!c.photo || l(a) && c.key === l(a).key) return;
     const d = c, M = new Image();
     M.onload = () => {
-      C = M, y(a, d, !0), g = gr(d.labels, d.width, d.height), m = g.slice(), I = {}, H.clear(), R = null, y(k, [], !0), y(E, [], !0), y(p, !1), y(b, ""), d.default_class != null && d.classes.some((S) => S.id === d.default_class) ? y(o, d.default_class, !0) : d.classes.some((S) => S.id === l(o)) || y(o, d.classes.find((S) => S.id > 0 && S.id < 255)?.id ?? 0, !0), se = Za(d.classes), U = document.createElement("canvas"), U.width = d.width, U.height = d.height, K = new ImageData(d.width, d.height), j(), Ae(), De(), r.props.value = O({ edit: null }), ge(d.image_id, d.key);
+      C = M, y(a, d, !0), g = gr(d.labels, d.width, d.height), m = g.slice(), I = {}, H.clear(), R = null, y(k, [], !0), y(E, [], !0), y(p, !1), y(b, ""), d.default_class != null && d.classes.some((z) => z.id === d.default_class) ? y(o, d.default_class, !0) : d.classes.some((z) => z.id === l(o)) || y(o, d.classes.find((z) => z.id > 0 && z.id < 255)?.id ?? 0, !0), se = Za(d.classes), U = document.createElement("canvas"), U.width = d.width, U.height = d.height, K = new ImageData(d.width, d.height), j(), Ae(), De(), r.props.value = O({ edit: null }), ge(d.image_id, d.key);
     }, M.src = d.photo;
   }
-  function j(c = 0, d = 0, M = P() - 1, S = X() - 1) {
-    !U || !K || (Ga(U, K, g, se, c, d, M, S), le());
+  function j(c = 0, d = 0, M = P() - 1, z = X() - 1) {
+    !U || !K || (Ga(U, K, g, se, c, d, M, z), le());
   }
   async function ge(c, d) {
     try {
       const M = await r.shared.server.regions({ image_id: c });
       if (!l(a) || l(a).key !== d || !M || M.error) return;
-      for (const S of Object.keys(M)) I[S] = Pa(M[S], P(), X());
+      for (const z of Object.keys(M)) I[z] = Pa(M[z], P(), X());
     } catch (M) {
       console.warn("region maps unavailable", M);
     }
@@ -1948,12 +1948,12 @@ function ui(e, t) {
     !x || !l(a) || (N = Ja(P(), X(), x.clientWidth, x.clientHeight), y(_, N.s, !0), le());
   }
   function Ge(c, d, M) {
-    const S = Math.min(32, Math.max(0.05, N.s * c));
+    const z = Math.min(32, Math.max(0.05, N.s * c));
     N = {
-      s: S,
-      tx: d - (d - N.tx) * S / N.s,
-      ty: M - (M - N.ty) * S / N.s
-    }, y(_, S, !0), le();
+      s: z,
+      tx: d - (d - N.tx) * z / N.s,
+      ty: M - (M - N.ty) * z / N.s
+    }, y(_, z, !0), le();
   }
   function At(c) {
     const d = T.getBoundingClientRect();
@@ -1962,7 +1962,7 @@ function ui(e, t) {
       y: (c.clientY - d.top - N.ty) / N.s
     };
   }
-  function St(c) {
+  function zt(c) {
     return c.x >= 0 && c.y >= 0 && c.x < P() && c.y < X();
   }
   function le() {
@@ -1986,7 +1986,7 @@ function ui(e, t) {
     T.focus();
     const d = At(c);
     if (c.button === 1 || l(D) || l(s) === "pan") {
-      z = {
+      S = {
         mode: "pan",
         last: d,
         sx: c.clientX,
@@ -1996,29 +1996,29 @@ function ui(e, t) {
       }, T.setPointerCapture(c.pointerId);
       return;
     }
-    c.button === 2 && l(s) !== "clicks" || St(d) && (l(s) === "brush" || l(s) === "eraser" ? (oe(), z = { mode: "paint", last: d, sx: 0, sy: 0, tx: 0, ty: 0 }, T.setPointerCapture(c.pointerId), zt(d, d)) : l(s) === "fill" ? Kr(d) : l(s) === "polygon" ? (c.detail >= 2 && l(k).length >= 3 ? Tt() : y(k, [...l(k), d], !0), le()) : l(s) === "clicks" && Yr(d, c.button === 0 && !c.shiftKey));
+    c.button === 2 && l(s) !== "clicks" || zt(d) && (l(s) === "brush" || l(s) === "eraser" ? (oe(), S = { mode: "paint", last: d, sx: 0, sy: 0, tx: 0, ty: 0 }, T.setPointerCapture(c.pointerId), St(d, d)) : l(s) === "fill" ? Kr(d) : l(s) === "polygon" ? (c.detail >= 2 && l(k).length >= 3 ? Tt() : y(k, [...l(k), d], !0), le()) : l(s) === "clicks" && Yr(d, c.button === 0 && !c.shiftKey));
   }
   function Br(c) {
     if (!l(a)) return;
     const d = At(c);
     V = d;
-    const M = Math.floor(d.x), S = Math.floor(d.y);
-    if (St(d)) {
-      const B = g[S * P() + M];
-      y(A, `x ${M}, y ${S} · ${l(a).classes.find((G) => G.id === B)?.name ?? `class ${B}`}`);
+    const M = Math.floor(d.x), z = Math.floor(d.y);
+    if (zt(d)) {
+      const B = g[z * P() + M];
+      y(A, `x ${M}, y ${z} · ${l(a).classes.find((G) => G.id === B)?.name ?? `class ${B}`}`);
     } else y(A, "");
-    z?.mode === "pan" ? N = {
+    S?.mode === "pan" ? N = {
       ...N,
-      tx: z.tx + c.clientX - z.sx,
-      ty: z.ty + c.clientY - z.sy
-    } : z?.mode === "paint" && (zt(z.last, d), z.last = d), le();
+      tx: S.tx + c.clientX - S.sx,
+      ty: S.ty + c.clientY - S.sy
+    } : S?.mode === "paint" && (St(S.last, d), S.last = d), le();
   }
   function Wr() {
-    z?.mode === "paint" && re(), z = null;
+    S?.mode === "paint" && re(), S = null;
   }
-  function zt(c, d) {
-    const M = l(s) === "eraser" ? 0 : l(o), [S, B, G, ye] = Wa(g, P(), X(), c, d, l(u), M);
-    G >= S && ye >= B && j(S, B, G, ye);
+  function St(c, d) {
+    const M = l(s) === "eraser" ? 0 : l(o), [z, B, G, ye] = Wa(g, P(), X(), c, d, l(u), M);
+    G >= z && ye >= B && j(z, B, G, ye);
   }
   async function Kr(c) {
     I[l(v)] || (y(b, "Loading the image's regions…"), await ge(l(a).image_id, l(a).key));
@@ -2043,7 +2043,7 @@ function ui(e, t) {
       return;
     }
     (!R || R.cls !== l(o)) && (R = { cls: l(o), base: g.slice() }, y(E, [], !0));
-    const M = l(a).key, S = [
+    const M = l(a).key, z = [
       ...l(E),
       [Math.floor(c.x), Math.floor(c.y), d]
     ];
@@ -2054,7 +2054,7 @@ function ui(e, t) {
         width: P(),
         height: X(),
         class_id: l(o),
-        points: S,
+        points: z,
         scale: l(v),
         labels: La(R.base)
       });
@@ -2063,7 +2063,7 @@ function ui(e, t) {
         y(b, B.error, !0);
         return;
       }
-      oe(!0), g = gr(B.labels, P(), X()), y(E, S, !0), j(), re(), y(b, "");
+      oe(!0), g = gr(B.labels, P(), X()), y(E, z, !0), j(), re(), y(b, "");
     } catch (B) {
       y(b, `Refine failed: ${B}`);
     } finally {
@@ -2095,7 +2095,7 @@ function ui(e, t) {
       return;
     }
     if (c.altKey) return;
-    const M = l(a).classes.find((B) => B.key.toLowerCase() === d), S = {
+    const M = l(a).classes.find((B) => B.key.toLowerCase() === d), z = {
       b: "brush",
       e: "eraser",
       f: "fill",
@@ -2103,7 +2103,7 @@ function ui(e, t) {
       c: "clicks"
     };
     if (M) Et(M.id);
-    else if (S[d]) Mt(S[d]);
+    else if (z[d]) Mt(z[d]);
     else if (d === "h") y(h, !l(h));
     else if (d === "v") De();
     else if (d === "[") y(u, Math.max(1, l(u) - 2), !0);
@@ -2134,41 +2134,41 @@ function ui(e, t) {
   var It = W(He);
   {
     var Jr = (c) => {
-      var d = ti(), M = W(d), S = $(M);
+      var d = ti(), M = W(d), z = $(M);
       {
         var B = (G) => {
           var ye = ei(), fe = W(ye);
-          Se(() => ne(fe, `· ${l(a).title ?? ""}`)), he(G, ye);
+          ze(() => ne(fe, `· ${l(a).title ?? ""}`)), he(G, ye);
         };
-        ze(S, (G) => {
+        Se(z, (G) => {
           l(a)?.title && G(B);
         });
       }
-      Se(() => ne(M, r.shared.label)), he(c, d);
+      ze(() => ne(M, r.shared.label)), he(c, d);
     };
-    ze(It, (c) => {
+    Se(It, (c) => {
       r.shared.label && c(Jr);
     });
   }
   var Nt = $(It, 2), Rt = W(Nt);
   sr(Rt, 17, () => i, ra, (c, d) => {
     var M = it(() => Xn(l(d), 4));
-    let S = () => l(M)[0], B = () => l(M)[1], G = () => l(M)[2], ye = () => l(M)[3];
+    let z = () => l(M)[0], B = () => l(M)[1], G = () => l(M)[2], ye = () => l(M)[3];
     var fe = ni();
     let jt;
-    fe.__click = () => Mt(S());
+    fe.__click = () => Mt(z());
     var er = W(fe), _n = $(er);
     {
       var pn = (nt) => {
         var tr = ri(), gn = W(tr);
-        Se(() => ne(gn, G())), he(nt, tr);
+        ze(() => ne(gn, G())), he(nt, tr);
       };
-      ze(_n, (nt) => {
+      Se(_n, (nt) => {
         G() && nt(pn);
       });
     }
-    Se(() => {
-      jt = Ie(fe, 1, "tool svelte-49zqag", null, jt, { active: l(s) === S() }), te(fe, "data-testid", `tool-${S()}`), te(fe, "aria-pressed", l(s) === S()), te(fe, "title", `${B()}${G() ? ` (${G()})` : ""}: ${ye()}`), ne(er, B());
+    ze(() => {
+      jt = Ie(fe, 1, "tool svelte-49zqag", null, jt, { active: l(s) === z() }), te(fe, "data-testid", `tool-${z()}`), te(fe, "aria-pressed", l(s) === z()), te(fe, "title", `${B()}${G() ? ` (${G()})` : ""}: ${ye()}`), ne(er, B());
     }), he(c, fe);
   });
   var Ut = $(Rt, 2), Ft = $(W(Ut)), Qr = $(Ft, 2), jr = W(Qr), Ot = $(Ut, 2), Lt = $(W(Ot)), Je = W(Lt);
@@ -2197,11 +2197,11 @@ function ui(e, t) {
   var Yt = $(Nt, 2);
   sr(Yt, 21, () => l(a)?.classes ?? [], (c) => c.id, (c, d) => {
     var M = ai();
-    let S;
+    let z;
     M.__click = () => Et(l(d).id);
     var B = W(M), G = $(B), ye = W(G), fe = $(G, 1, !0);
-    Se(() => {
-      S = Ie(M, 1, "chip svelte-49zqag", null, S, { active: l(o) === l(d).id }), te(M, "data-testid", `class-${l(d).id}`), te(M, "aria-checked", l(o) === l(d).id), te(M, "title", `${l(d).name} (key ${l(d).key})`), lr(B, `background:${l(d).color}`), ne(ye, l(d).key), ne(fe, l(d).name);
+    ze(() => {
+      z = Ie(M, 1, "chip svelte-49zqag", null, z, { active: l(o) === l(d).id }), te(M, "data-testid", `class-${l(d).id}`), te(M, "aria-checked", l(o) === l(d).id), te(M, "title", `${l(d).name} (key ${l(d).key})`), lr(B, `background:${l(d).color}`), ne(ye, l(d).key), ne(fe, l(d).name);
     }), he(c, M);
   });
   var We = $(Yt, 2), ee = W(We);
@@ -2214,7 +2214,7 @@ function ui(e, t) {
       var d = ii();
       he(c, d);
     };
-    ze(an, (c) => {
+    Se(an, (c) => {
       l(a) || c(sn);
     });
   }
@@ -2225,7 +2225,7 @@ function ui(e, t) {
       var d = si();
       he(c, d);
     };
-    ze(Jt, (c) => {
+    Se(Jt, (c) => {
       l(q) && c(un);
     });
   }
@@ -2235,7 +2235,7 @@ function ui(e, t) {
       var d = oi();
       he(c, d);
     };
-    ze(Qt, (c) => {
+    Se(Qt, (c) => {
       l(p) && c(dn);
     });
   }
@@ -2243,13 +2243,13 @@ function ui(e, t) {
   {
     var vn = (c) => {
       var d = li(), M = W(d);
-      Se(() => ne(M, l(b))), he(c, d);
+      ze(() => ne(M, l(b))), he(c, d);
     };
-    ze(hn, (c) => {
+    Se(hn, (c) => {
       l(b) && c(vn);
     });
   }
-  Se(
+  ze(
     (c, d) => {
       $t = Ie(He, 1, "mask-editor svelte-49zqag", null, $t, { hidden: !r.shared.visible }), te(He, "id", r.shared.elem_id), ne(jr, l(u)), ne(tn, `${l(f) ?? ""}%`), Bt = Ie(Be, 1, "tool svelte-49zqag", null, Bt, { active: l(h) }), te(Be, "aria-pressed", l(h)), je.disabled = !l(w), et.disabled = !l(F), ne(rn, `${c ?? ""}%`), rt.disabled = !l(p), lr(We, `height:${l(Q)}px`), te(ee, "data-key", l(a)?.key ?? ""), te(ee, "data-class", l(o)), te(ee, "data-dirty", l(p)), te(ee, "data-opacity", l(f)), te(ee, "data-overlay", l(h)), te(ee, "data-busy", l(q)), Vt = Ie(ee, 1, "svelte-49zqag", null, Vt, { pan: l(s) === "pan" || l(D) }), ne(ln, d), ne(fn, l(Z) ? `class: ${l(Z).name}` : ""), ne(cn, l(A));
     },
