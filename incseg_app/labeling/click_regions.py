@@ -66,24 +66,33 @@ class HierarchyOptions:
 class RegionHierarchy:
     """The merge tree of one image. Nodes 0..S-1 are the superpixels, S..2S-2 the merges in order.
 
+    Only one full-size map is kept (``rank_map``, uint16 while there are fewer than 65,536
+    superpixels), so a cached tree costs about 2 bytes per pixel.
+
     Attributes:
-        leaves: H×W int32 superpixel id of every pixel (full image size).
         parent: (2S-1,) parent node, -1 for the root.
         height: (2S-1,) merge height (0 for leaves, non-decreasing towards the root).
         start, stop: (2S-1,) a node's superpixels are those whose rank (depth-first order) is in
             [start, stop).
-        rank_map: H×W rank of every pixel's superpixel.
+        rank_map: H×W rank of every pixel's superpixel; ``leaf_of_rank`` maps a rank back to its
+            superpixel id.
     """
 
     def __init__(self, leaves: np.ndarray, parent: np.ndarray, height: np.ndarray) -> None:
-        self.leaves, self.parent, self.height = leaves, parent, height
+        self.parent, self.height = parent, height
         self.n_leaves = int(leaves.max()) + 1
         self.start, self.stop, rank = _leaf_intervals(parent, self.n_leaves)
-        self.rank_map = rank[leaves].astype(np.int32)
+        self.rank_map = rank.astype(np.uint16 if self.n_leaves < 2**16 else np.int32)[leaves]
+        self.leaf_of_rank = np.argsort(rank)
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.leaves.shape  # type: ignore[return-value]
+        return self.rank_map.shape  # type: ignore[return-value]
+
+    @property
+    def leaves(self) -> np.ndarray:
+        """H×W superpixel id of every pixel (full image size; made on demand)."""
+        return self.leaf_of_rank[self.rank_map]
 
     def level(self, n_regions: int) -> float:
         """The height at which the image is cut into ``n_regions`` regions (clamped to 1..S)."""
@@ -98,8 +107,8 @@ class RegionHierarchy:
         top = np.arange(self.n_leaves)
         for leaf in range(self.n_leaves):
             top[leaf] = self._climb(leaf, level, ())
-        _, ids = np.unique(top, return_inverse=True)
-        return ids.astype(np.int32)[self.leaves]
+        _, ids = np.unique(top[self.leaf_of_rank], return_inverse=True)  # indexed by rank
+        return ids.astype(np.int32)[self.rank_map]
 
     def node_mask(self, node: int) -> np.ndarray:
         """H×W bool: the pixels of ``node``."""
@@ -108,7 +117,7 @@ class RegionHierarchy:
     def grow(self, x: int, y: int, level: float, avoid: Sequence[int] = ()) -> int:
         """The largest node over pixel (x, y) whose height is at most ``level`` and whose superpixels
         include none of the ranks in ``avoid``."""
-        return self._climb(int(self.leaves[y, x]), level, avoid)
+        return self._climb(int(self.leaf_of_rank[self.rank_map[y, x]]), level, avoid)
 
     def _climb(self, node: int, level: float, avoid: Sequence[int]) -> int:
         while True:
