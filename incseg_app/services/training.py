@@ -30,6 +30,7 @@ from . import versions
 from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
 from .images import list_images
+from .ml_settings import check_encoder_weights
 from .runner import JobControl, JobRunner
 from .store_data import Entry, StoreDataset, labelled_entries
 
@@ -178,6 +179,8 @@ def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
     if plan.n_train_images == 0:
         raise ValidationError("no training images with masks for the new classes: run pseudo-labelling or "
                               "import masks first")
+    if plan.parent_version_id is None:  # a new root model loads the configured encoder weights
+        check_encoder_weights(ctx.ml.model)
     return plan
 
 
