@@ -139,3 +139,61 @@ def export_friendly(model: nn.Module) -> nn.Module:
         elif type(module) is ClassTokenDecoder:
             module.__class__ = TraceableDecoder
     return twin
+
+
+ONNX_OPSET = 17  # LayerNormalization is a native op from 17 on; scaled_dot_product_attention needs >= 14
+
+
+class LogitsOnly(nn.Module):
+    """``model(images).logits``: the one output an exported graph needs (B×K×H×W for B×3×H×W in [0, 1])."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.model(images).logits
+
+
+def export_onnx(model: nn.Module, path: str, opset: int = ONNX_OPSET, example_hw: tuple[int, int] = (160, 224)
+                ) -> None:
+    """Write ``model``'s logits as an ONNX graph with dynamic batch, height and width.
+
+    Input ``images`` B×3×H×W float32 RGB in [0, 1] (normalisation is inside the graph); output
+    ``logits`` B×K×H×W. Traced through ``export_friendly`` on the CPU in float32.
+    """
+    import warnings
+
+    twin = LogitsOnly(export_friendly(model).cpu().float()).eval()
+    example = torch.rand(1, 3, *example_hw)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer and exporter chatter; the check below is the real test
+        torch.onnx.export(twin, (example,), path, dynamo=False, opset_version=opset, input_names=["images"],
+                          output_names=["logits"], do_constant_folding=True,
+                          dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"},
+                                        "logits": {0: "batch", 2: "height", 3: "width"}})
+
+
+def compare_onnx(model: nn.Module, path: str, sizes: list[tuple[int, int]], seed: int = 0, threads: int = 2
+                 ) -> list[dict[str, float | list[int]]]:
+    """Run ``model`` (PyTorch, CPU float32) and the ONNX graph at ``path`` (onnxruntime) on the same
+    random images of each H×W in ``sizes``; per size: the largest absolute logit difference and the
+    fraction of pixels whose argmax channel agrees."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    reference = LogitsOnly(model).cpu().float().eval()
+    generator = torch.Generator().manual_seed(seed)
+    results = []
+    for h, w in sizes:
+        x = torch.rand(1, 3, h, w, generator=generator)
+        with torch.no_grad():
+            expected = reference(x)
+        got = torch.from_numpy(session.run(["logits"], {"images": x.numpy()})[0])
+        if got.shape != expected.shape:
+            raise ValueError(f"ONNX logits have shape {tuple(got.shape)} at {h}x{w}, PyTorch {tuple(expected.shape)}")
+        results.append({"size": [h, w], "max_abs_diff": float((got - expected).abs().max()),
+                        "argmax_agreement": float((got.argmax(1) == expected.argmax(1)).float().mean())})
+    return results
