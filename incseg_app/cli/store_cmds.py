@@ -173,6 +173,22 @@ def versions_activate(version_id: int) -> None:
     click.echo(f"active version is now {v.id} ({v.name})")
 
 
+@command(versions, "export")
+@ml_options
+@click.argument("version_id", type=int)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def versions_export(version_id: int, out_dir: Path) -> None:
+    """Write VERSION_ID as a self-contained bundle in OUT_DIR: model.onnx (checked against PyTorch),
+    model.safetensors, bundle.json (classes, preprocessing, metrics, lineage) and a stand-alone predict.py."""
+    from ..services.bundle import export_bundle
+
+    with progress_bar("exporting") as bar:
+        r = export_bundle(store(), version_id, out_dir, progress=bar)
+    worst = max(c["max_abs_diff"] for c in r.check)
+    click.echo(f"version {r.version_id} exported to {r.out_dir}; onnxruntime matches PyTorch within {worst:.2g} "
+               f"at {len(r.check)} sizes. Run: python {r.out_dir / 'predict.py'} IMAGES --out MASKS")
+
+
 @cli.command("export")
 @storage_option
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))

@@ -88,7 +88,8 @@ def add_class(repo: ClassRepo, name: str, color: str | None = None, prompts: Seq
     name = clean_name(name)
     if class_id is not None:
         if not 1 <= class_id <= MAX_CLASS_ID or repo.get(class_id) is not None:
-            raise ValidationError(f"cannot create {name!r} with id {class_id}: not a free class id in 1..{MAX_CLASS_ID}")
+            raise ValidationError(f"cannot create {name!r} with id {class_id}: not a free class id in "
+                                  f"1..{MAX_CLASS_ID}")
     new_id = class_id if class_id is not None else repo.next_id()
     if new_id > MAX_CLASS_ID:
         raise ValidationError(f"cannot create {name!r}: the store already has {MAX_CLASS_ID} classes")
