@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -118,6 +119,11 @@ def _find_pairs(root: Path, split: Split | None) -> tuple[list[DatasetItem], Pat
                                   "SegmentationClass/, or train/ and val/ folders of those")
 
 
+def _at(values: tuple, index: int) -> Any:
+    """``values[index]``, or None past the end (the optional per-id lists of ``DatasetSpec``)."""
+    return values[index] if index < len(values) else None
+
+
 @dataclass(frozen=True)
 class _NewClass:
     name: str
@@ -141,8 +147,7 @@ def _plan(repo: ClassRepo, spec: DatasetSpec) -> tuple[dict[int, int], list[_New
             raise ValidationError(f"the dataset names class {name!r} twice")
         else:
             seen.add(name.strip().casefold())
-            pick = lambda values: values[ds_id] if ds_id < len(values) else None  # noqa: E731
-            wanted.append((ds_id, name, pick(spec.store_ids), pick(spec.colors)))
+            wanted.append((ds_id, name, _at(spec.store_ids, ds_id), _at(spec.colors, ds_id)))
     claimed = {sid for _, _, sid, _ in wanted if sid is not None and 1 <= sid <= MAX_CLASS_ID
                and repo.get(sid) is None}
     owned_colors = {c.lower() for _, _, _, c in wanted if c and repo.color_owner(c.lower()) is None}
