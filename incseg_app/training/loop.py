@@ -5,7 +5,8 @@ Per iteration: ``transform_batch`` -> forward of the current model (bf16 autocas
 frozen old model (no grad, eval) -> ``StepContext`` -> every ``relabel`` -> every ``before_loss`` ->
 sum of every ``losses`` dict -> backward (on several ranks through ``DistributedDataParallel``, which
 averages the gradients) -> optimiser step -> every ``after_update``. Around it: ``on_step_start``
-before the optimiser is built, ``on_step_end`` after the last iteration, a cancel check per iteration and a resumable snapshot per finished epoch.
+before the optimiser is built, ``on_step_end`` after the last iteration, a cancel check per iteration
+and a resumable snapshot per finished epoch.
 """
 from __future__ import annotations
 
