@@ -131,12 +131,16 @@ def main() -> None:
                    env=env, check=True)
     export_s = time.perf_counter() - start
     python = _fresh_venv(args.venv or work / "venv")
+    bare = {"PATH": os.environ.get("PATH", "")}  # no PYTHONPATH: the venv sees only what it installed
     packages = subprocess.run([str(python), "-m", "pip", "list", "--format", "freeze"], capture_output=True,
-                              text=True, check=True).stdout.split()
+                              text=True, check=True, env=bare).stdout.split()
+    probe = "import importlib.util as u; print([m for m in ('torch', 'incseg_app') if u.find_spec(m)])"
+    importable = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True, cwd=work,
+                                env=bare).stdout.strip()
     start = time.perf_counter()
     bundle_cmd = [str(python), str(work / "bundle" / "predict.py"), str(images), "--out", str(work / "onnx"),
                   "--threads", "2"]
-    subprocess.run(bundle_cmd, check=True, cwd=work, env={"PATH": os.environ.get("PATH", "")})
+    subprocess.run(bundle_cmd, check=True, cwd=work, env=bare)
     onnx_s = time.perf_counter() - start
     per_image = {}
     equal = total = 0
@@ -155,7 +159,8 @@ def main() -> None:
         "export": {"seconds": round(export_s, 1), "onnx_check": meta["onnx"]["check"],
                    "tolerance": meta["onnx"]["tolerance"], "opset": meta["onnx"]["opset"]},
         "bundle_predict": {"command": " ".join(bundle_cmd[1:]).replace(str(work), "WORK"),
-                           "venv_packages": packages, "seconds": round(onnx_s, 1),
+                           "venv_packages": packages, "venv_finds_torch_or_incseg": importable,
+                           "seconds": round(onnx_s, 1),
                            "images_per_second": round(len(per_image) / onnx_s, 2)},
         "agreement": {"pixels_equal": equal / total, "min_image": min(per_image.values()),
                       "images_below_99_9": sum(v < 0.999 for v in per_image.values())},
