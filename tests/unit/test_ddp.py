@@ -56,6 +56,7 @@ def _worker(parent_file: str, out_file: str) -> None:
         state = _train(parent_file, info)
         if info.is_main:
             save_file(state, out_file)
+        dist.barrier()  # neither rank tears its gloo connections down while the other still uses them
     finally:
         dist.destroy_process_group()
 
