@@ -138,12 +138,35 @@ def report_cmd(version_id: int, heatmap: Path | None) -> None:
 @cli.command("predict")
 @storage_option
 @ml_options
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the mask (VOC palette PNG, pixel values = class ids).")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output folder (masks/, overlays/, predictions.json); for one image, a .png file name also works.")
 @click.option("--version", "version_id", type=int, default=None, help="Version (default: the active one).")
-def predict_cmd(image: Path, out: Path, version_id: int | None) -> None:
-    """Segment IMAGE with a version and write its mask."""
+@click.option("--batch-size", type=int, default=4, show_default=True, help="Images per forward pass.")
+@click.option("--coco", is_flag=True, help="Also write predictions.json (COCO instance JSON, RLE masks).")
+@click.option("--overlays", is_flag=True, help="Also write overlays/ (class colours over the photos, JPEG).")
+def predict_cmd(inputs: tuple[str, ...], out: Path, version_id: int | None, batch_size: int, coco: bool,
+                overlays: bool) -> None:
+    """Segment INPUTS (image files, folders, or quoted globs such as "photos/**/*.jpg") with a version.
+
+    Writes OUT/masks/<name>.png (VOC palette PNGs, pixel values = class ids). Resumable: rerun the same
+    command after an interruption and finished masks are skipped.
+    """
+    from ..services.batch_predict import predict_many
+
+    ctx = store()
+    if len(inputs) == 1 and Path(inputs[0]).is_file() and out.suffix.lower() == ".png":
+        _predict_one(Path(inputs[0]), out, version_id)
+        return
+    with progress_bar("predicting") as bar:
+        r = predict_many(ctx, inputs, out, version_id, batch_size, coco, overlays, bar)
+    for name, reason in r.failed:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(f"version {r.version_id}: {r.predicted} image(s) predicted, {r.skipped} already done, "
+               f"{len(r.failed)} failed; masks in {r.out_dir / 'masks'}")
+
+
+def _predict_one(image: Path, out: Path, version_id: int | None) -> None:
     from ..services.imageio import decode_rgb
 
     ctx = store()

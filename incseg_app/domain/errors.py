@@ -50,3 +50,7 @@ class WeightsUnavailableError(IncsegError):
 
 class StoreBusyError(ConflictError):
     """Another transaction held the store's lock for longer than the busy timeout (e.g. a long import)."""
+
+
+class ExportError(IncsegError):
+    """A model could not be exported faithfully (e.g. its ONNX graph does not reproduce PyTorch's logits)."""

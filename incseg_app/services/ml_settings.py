@@ -2,7 +2,8 @@
 
 They come from CLI options or the environment (``INCSEG_ENCODER``, ``INCSEG_CLIP_MODEL``,
 ``INCSEG_CLIP_PRETRAINED``, ``INCSEG_SAM_CHECKPOINT``, ``INCSEG_SAM_MODEL_TYPE``, ``INCSEG_DEVICE``)
-and are saved, resolved, into every version's config JSON.
+and are saved, resolved, into every version's config JSON. ``--clip-model`` and ``--clip-pretrained``
+reach both the segmentation encoder (``openclip_vit``) and the pseudo-labeller's CLIP scorer.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..domain.config import LabelingConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from ..domain.errors import WeightsUnavailableError
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class MLSettings:
             model = replace(model, clip_model=clip_model)
             labeling = replace(labeling, clip_model=clip_model)
         if clip_pretrained := pick("clip_pretrained", "INCSEG_CLIP_PRETRAINED"):
+            model = replace(model, clip_pretrained=clip_pretrained)
             labeling = replace(labeling, clip_pretrained=clip_pretrained)
         if sam := pick("sam_checkpoint", "INCSEG_SAM_CHECKPOINT"):
             labeling = replace(labeling, sam_checkpoint=sam)
@@ -54,6 +57,28 @@ class MLSettings:
         if device := pick("device", "INCSEG_DEVICE"):
             train = replace(train, device=device)
         return replace(base, model=model, labeling=labeling, train=train)
+
+
+def check_encoder_weights(cfg: ModelConfig) -> None:
+    """Refuse a new model whose configured encoder weights cannot load, before any work starts.
+
+    Reads only the config and the file system (the load itself, in ``models.build``, raises the same
+    error for a file that exists but is not a valid checkpoint).
+
+    Raises:
+        WeightsUnavailableError: ``openclip_vit`` without ``clip_pretrained``, or a weights path that is not a file.
+    """
+    if cfg.encoder != "openclip_vit" or not cfg.pretrained:
+        return
+    source = cfg.clip_pretrained
+    if not source:
+        raise WeightsUnavailableError(
+            f"the openclip_vit encoder ({cfg.clip_model}) is configured without weights: set --clip-pretrained "
+            "(or $INCSEG_CLIP_PRETRAINED) to an open_clip weights file, or use the efficientnet_lite0 encoder")
+    looks_like_path = os.sep in source or "/" in source or os.path.splitext(source)[1] != ""
+    if looks_like_path and not os.path.isfile(source):
+        raise WeightsUnavailableError(f"the openclip_vit encoder's weights file {source} does not exist; fix "
+                                      "--clip-pretrained (or $INCSEG_CLIP_PRETRAINED)")
 
 
 TINY_MODEL = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder_heads=4, decoder_layers=1)

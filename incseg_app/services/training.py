@@ -35,6 +35,7 @@ from .images import list_images
 from ..storage.db import retry_busy
 from .jobs import STATUS_RETRY_S
 from .job_metrics import LOSS, MetricsWriter
+from .ml_settings import check_encoder_weights
 from .runner import JobControl, Launcher
 from .store_data import Entry, StoreDataset, labelled_entries
 
@@ -211,6 +212,8 @@ def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
     if plan.n_train_images == 0:
         raise ValidationError("no training images with masks for the new classes: run pseudo-labelling or "
                               "import masks first")
+    if plan.parent_version_id is None:  # a new root model loads the configured encoder weights
+        check_encoder_weights(ctx.ml.model)
     return plan
 
 

@@ -1,8 +1,10 @@
 """The "Images" tab: upload many images (or zips) with tags for the batch and a train/val split, a paged
 gallery filtered by tag, split and review status, tags and split edited for a selection of images at
-once, deleting images into a trash (restorable until purged), and import of a dataset with masks."""
+once, deleting images into a trash (restorable until purged), import of a dataset with masks (VOC-style
+or COCO JSON) and export of the accepted masks with their images as a VOC or COCO zip."""
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -13,6 +15,7 @@ from ..domain.enums import Split
 from ..services import AppContext, gallery, ui_support
 from ..services import classes as class_svc
 from ..services import datasets as dataset_svc
+from ..services import export as export_svc
 from ..services import images as image_svc
 from . import gallery_view as gv
 from .common import TabParts, esc, gr_progress, guarded, ok, warn
@@ -133,6 +136,14 @@ def import_dataset(ctx: AppContext, folder: str, zip_file: str | None, split: st
               f"{created}. Ground-truth masks count as accepted: go to **Train**.")
 
 
+@guarded(1)
+def export_dataset(ctx: AppContext, fmt: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    """Zip the accepted masks and their images in ``fmt`` ("voc" or "coco") for download."""
+    work = tempfile.mkdtemp(prefix="incseg-export-")
+    path = export_svc.export_archive(ctx, work, fmt or "voc", progress=gr_progress(progress))
+    return ok(f"Exported the accepted masks as **{esc(fmt.upper())}**: download the zip below."), str(path)
+
+
 def build_tab(ctx: AppContext) -> TabParts:
     """Widgets and handlers of the Images tab."""
     with gr.Tab("Images", id="images") as tab:
@@ -180,13 +191,19 @@ def build_tab(ctx: AppContext) -> TabParts:
                 restore_btn = gr.Button("Restore", size="sm")
                 purge_ok = gr.Checkbox(label="Yes, purge for good")
                 purge_btn = gr.Button("Purge the trash", variant="stop", size="sm")
-        with gr.Accordion("Import a dataset with masks (VOC-style)", open=False):
+        with gr.Accordion("Import a dataset with masks (VOC-style or COCO)", open=False):
             gr.Markdown("A folder with `JPEGImages/` + `SegmentationClass/`, or `images/` + `labels/` (+ "
-                        "`classes.json`), or `train/` and `val/` of those; upload it as a zip or type its path.")
+                        "`classes.json`), or `train/` and `val/` of those, or COCO instance / panoptic JSON with "
+                        "its images (CVAT, Label Studio, Roboflow exports); upload it as a zip or type its path.")
             ds_zip = gr.File(label="Dataset zip", file_types=[".zip"])
             ds_path = gr.Textbox(label="…or dataset folder path on the server")
             ds_split = gr.Dropdown(label="Split", choices=DATASET_SPLITS, value="")
             ds_btn = gr.Button("Import dataset")
+        with gr.Accordion("Export the accepted masks (zip)", open=False):
+            ex_format = gr.Radio([("VOC palette PNGs", "voc"), ("COCO JSON (RLE)", "coco")], value="voc",
+                                 label="Format", elem_id="export-format")
+            ex_btn = gr.Button("Export", elem_id="export-run")
+            ex_file = gr.File(label="Dataset zip", interactive=False, elem_id="export-file")
     filters = [f_tag, f_split, f_status]
     listing = [gallery_box, ids, count, page]
     upload_btn.click(partial(upload, ctx), [files, tags, split, *filters, page], [status, *listing, files, tags])
@@ -207,5 +224,6 @@ def build_tab(ctx: AppContext) -> TabParts:
     restore_btn.click(partial(restore, ctx), [trash_id, *filters, page], [status, *listing, trash])
     purge_btn.click(partial(purge, ctx), [purge_ok], [status, trash])
     ds_btn.click(partial(import_dataset, ctx), [ds_path, ds_zip, ds_split], [status])
+    ex_btn.click(partial(export_dataset, ctx), [ex_format], [status, ex_file])
     return TabParts(tab, partial(refresh, ctx), [tags, f_tag, add_tags, remove_tags, *listing, trash],
                     [*filters, page])
