@@ -157,9 +157,10 @@ def build_tab(ctx: AppContext) -> TabParts:
         with gr.Row(visible=False) as confirm_row:
             confirm_btn = gr.Button("Yes, activate it", variant="stop", elem_id="version-confirm")
             abort_btn = gr.Button("No, keep the current one")
-        with gr.Row():
-            bundle_btn = gr.Button("Download this version as a model bundle (ONNX)", elem_id="version-bundle")
-            bundle_file = gr.File(label="Model bundle (zip)", interactive=False, elem_id="version-bundle-file")
+        with gr.Accordion("Download this version as a model bundle (ONNX) for use outside incseg", open=False):
+            with gr.Row():
+                bundle_btn = gr.Button("Make the bundle", elem_id="version-bundle")
+                bundle_file = gr.File(label="Model bundle (zip)", interactive=False, elem_id="version-bundle-file")
         gr.Markdown("#### Compare two versions")
         with gr.Row():
             a_pick = gr.Dropdown(label="A", choices=[], elem_id="version-a")
