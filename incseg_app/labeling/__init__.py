@@ -3,13 +3,13 @@ refinement (SAM or superpixels), fusion into labels + confidence, and click-to-r
 from .clip_scorer import ClipScorer
 from .fusion import fuse
 from .labeler import PseudoLabeler, build_labeler
-from .localizer import TagLocalizer
 from .protocols import ClassMapSource, Click, PseudoMask, Refiner, TaggedClass
 from .sam_refiner import SamRefiner
+from .set_labeler import SetLabeler
 from .superpixels import SuperpixelRefiner
 from .weights import describe_weights
 
 __all__ = [
     "ClassMapSource", "Click", "ClipScorer", "PseudoLabeler", "PseudoMask", "Refiner", "SamRefiner",
-    "SuperpixelRefiner", "TagLocalizer", "TaggedClass", "build_labeler", "describe_weights", "fuse",
+    "SetLabeler", "SuperpixelRefiner", "TaggedClass", "build_labeler", "describe_weights", "fuse",
 ]

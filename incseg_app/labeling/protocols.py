@@ -58,12 +58,15 @@ class PseudoMask:
         confidence: H×W float32 in [0, 1] (margin between the best and second-best score).
         mean_confidence: mean of ``confidence`` over all pixels, in [0, 1].
         sources: which sources ran, e.g. {"class_map": "clip ViT-B-16 (file x.pt)", "refiner": "..."}.
+        proposal: H×W uint8 the most likely label of every pixel, unsure ones included (what
+            ``confidence`` is the probability of), or None.
     """
 
     labels: np.ndarray
     confidence: np.ndarray
     mean_confidence: float
     sources: dict[str, str]
+    proposal: np.ndarray | None = None
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
