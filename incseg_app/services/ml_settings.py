@@ -17,13 +17,15 @@ class MLSettings:
     """Defaults for new base versions (``model``), steps (``train``) and pseudo-labelling (``labeling``).
 
     ``eval_max_side``: validation images are resized so their longer side is at most this (pixels).
+    ``max_fit_images``: the weight-free labeller fits on at most this many tagged images (plus every
+    reviewed one), which bounds its memory (about 0.4 MB of region statistics per image).
     """
 
     model: ModelConfig = field(default_factory=lambda: ModelConfig(output_stride=16))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=8, crop_size=256))
     labeling: LabelingConfig = field(default_factory=LabelingConfig)
     eval_max_side: int = 512
-    localizer_epochs: int = 30
+    max_fit_images: int = 1000  # tagged images the weight-free labeller fits on (seeded random sample)
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> "MLSettings":
@@ -56,4 +58,4 @@ TINY_MODEL = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder
 def tiny_settings() -> MLSettings:
     """Settings for tests and the CI browser run: the tiny random encoder and short schedules."""
     return MLSettings(model=TINY_MODEL, train=TrainConfig(epochs=2, batch_size=2, crop_size=64, lr=5e-3),
-                      eval_max_side=96, localizer_epochs=3)
+                      eval_max_side=96, max_fit_images=200)
