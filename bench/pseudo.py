@@ -37,6 +37,7 @@ Example (CPU; the first run trains and caches the base model):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -54,6 +55,7 @@ from pseudo_setup import base_model, open_folder, parse_steps, pick_corrections,
 
 log = logging.getLogger("bench.pseudo")
 IGNORE = 255
+REGIONS_VERSION = 1  # bump when the region extractor changes (invalidates the prepared-regions cache)
 
 
 def restrict(mask: np.ndarray, classes: list[int]) -> np.ndarray:
@@ -122,6 +124,15 @@ class Scores:
         return float(ece), curve
 
 
+def prepared_cache(args: argparse.Namespace, old_evidence: bool) -> Path | None:
+    """Where the encoder passes of this data selection are cached (None with CLIP weights)."""
+    if args.clip_pretrained:
+        return None
+    key = json.dumps([str(args.data.resolve()), args.on, args.split, args.step, args.tiles, args.max_images,
+                      args.seed if args.max_images else None, old_evidence, args.base_epochs, REGIONS_VERSION])
+    return args.work / f"prepared-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     data = open_folder(args.data, args.on)
@@ -139,7 +150,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.old_evidence and old else None
     labeller = BenchLabeller(args, data.class_names, base, old)
     t0 = time.perf_counter()
-    labeller.prepare(items, tags)
+    labeller.prepare(items, prepared_cache(args, base is not None))
     prep_s = time.perf_counter() - t0
     results = []
     for k in args.corrections:
