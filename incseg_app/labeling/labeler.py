@@ -22,6 +22,7 @@ from ..domain.records import MAX_CLASS_ID
 from .clip_scorer import ClipScorer, looks_like_file
 from .fusion import fuse, normalise_present
 from .protocols import ClassMapSource, Click, PseudoMask, Refiner, TaggedClass, check_image
+from .imagenet_prior import ImageNetObjectness
 from .regions import RegionExtractor
 from .sam_refiner import SamRefiner
 from .set_labeler import SetLabeler
@@ -105,7 +106,8 @@ def _check_configured_files(cfg: LabelingConfig) -> None:
 def build_set_labeler(cfg: LabelingConfig, encoder_factory: EncoderFactory | None = None) -> SetLabeler:
     """The weight-free labeller: co-segmentation of the tagged set on the encoder's regions."""
     encoder = (encoder_factory or default_encoder)()
-    return SetLabeler(RegionExtractor(encoder), cfg.unsure_below,
+    imagenet = ImageNetObjectness.from_file() if hasattr(encoder, "taps") else None
+    return SetLabeler(RegionExtractor(encoder, imagenet=imagenet), cfg.unsure_below,
                       description=f"co-segmentation of the tagged set on {type(encoder).__name__} regions "
                                   f"(SLIC superpixels; {NO_CLIP})")
 

@@ -22,6 +22,7 @@ from skimage.color import rgb2lab
 from skimage.segmentation import slic
 from torch import Tensor, nn
 
+from .imagenet_prior import ImageNetObjectness
 from .objectness import boundary_objectness
 from .protocols import check_image
 
@@ -106,11 +107,15 @@ class RegionExtractor:
         region_pixels: target superpixel size in work pixels (about 190 = 400 regions at 320×240).
         feature_side: longer side, pixels, of the image the encoder sees.
         compactness: SLIC colour/space trade-off.
+        imagenet: EfficientNet-Lite0's ImageNet classifier head for the CAM objectness prior (used
+            when the encoder's last stage fits it), or None for the boundary prior alone.
     """
 
     def __init__(self, encoder: nn.Module, work_side: int = 320, region_pixels: int = 190,
-                 feature_side: int = 448, compactness: float = 10.0) -> None:
+                 feature_side: int = 448, compactness: float = 10.0,
+                 imagenet: ImageNetObjectness | None = None) -> None:
         self.encoder = encoder.eval().requires_grad_(False)
+        self.imagenet = imagenet
         self.work_side = work_side
         self.region_pixels = region_pixels
         self.feature_side = feature_side
@@ -129,13 +134,18 @@ class RegionExtractor:
         return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
 
     @torch.no_grad()
-    def feature_map(self, image: np.ndarray, shape: tuple[int, int]) -> Tensor:
-        """D×h×w unit-length features at ``shape`` (stages normalised, upsampled, concatenated)."""
+    def feature_map(self, image: np.ndarray, shape: tuple[int, int]) -> tuple[Tensor, Tensor | None]:
+        """D×h×w unit-length features at ``shape`` (stages normalised, upsampled, concatenated) and
+        the h×w ImageNet objectness prior (None when the encoder's last stage does not fit the head)."""
         x = torch.from_numpy(np.array(self._resize(image, self.feature_side))).permute(2, 0, 1)[None].float().div(255.0)
         stages = encoder_stages(self.encoder, x.to(self.device))
         parts = [F.interpolate(F.normalize(s.float(), dim=1), size=shape, mode="bilinear", align_corners=False)
                  for s in stages]
-        return torch.cat(parts, dim=1)[0].cpu() / len(parts) ** 0.5
+        prior = None
+        if self.imagenet is not None and stages[-1].shape[1] == self.imagenet.conv.in_channels:
+            cam = self.imagenet(stages[-1].cpu())[:, None]
+            prior = F.interpolate(cam, size=shape, mode="bilinear", align_corners=False)[0, 0]
+        return torch.cat(parts, dim=1)[0].cpu() / len(parts) ** 0.5, prior
 
     def __call__(self, image: np.ndarray) -> Regions:
         check_image(image)
@@ -148,7 +158,7 @@ class RegionExtractor:
         seg = seg.reshape(h, w).astype(np.int32)
         count = int(seg.max()) + 1
         grid = (max(1, h // 2), max(1, w // 2))
-        feats = self.feature_map(image, grid)  # D×gh×gw
+        feats, prior = self.feature_map(image, grid)  # D×gh×gw, gh×gw
         seg_small = resize_nearest(seg, grid)
         flat = torch.from_numpy(seg_small.ravel()).long()
         sums = torch.zeros(count, feats.shape[0]).index_add_(0, flat, feats.flatten(1).T)
@@ -168,6 +178,9 @@ class RegionExtractor:
         ys, xs = _centres(seg, count)
         centroid = np.stack([ys / h, xs / w], 1).astype(np.float32)
         objectness = boundary_objectness(seg, colour)
+        if prior is not None:  # geometric mean of the two "thing, not stuff" cues (our choice)
+            cam = torch.zeros(count).index_add_(0, flat, prior.flatten()) / hits.float()
+            objectness = np.sqrt(objectness * cam.numpy().clip(0, 1)).astype(np.float32)
         return Regions(seg, features, colour, centroid, (counts / counts.sum()).astype(np.float32),
                        objectness, image.shape[:2])
 
