@@ -27,6 +27,9 @@ from .objectness import boundary_objectness
 from .protocols import check_image
 
 
+UPSCALE_LIMIT = 1.4  # small images (tiles, crops) are enlarged at most this much for the encoder
+
+
 @dataclass(frozen=True)
 class Regions:
     """One image's regions.
@@ -105,7 +108,8 @@ class RegionExtractor:
         encoder: B×3×H×W in [0, 1] -> feature maps (kept frozen, eval mode).
         work_side: longer side, pixels, of the image SLIC runs on.
         region_pixels: target superpixel size in work pixels (about 190 = 400 regions at 320×240).
-        feature_side: longer side, pixels, of the image the encoder sees.
+        feature_side: longer side, pixels, of the image the encoder sees (small images are enlarged
+            at most ``UPSCALE_LIMIT`` times).
         compactness: SLIC colour/space trade-off.
         imagenet: EfficientNet-Lite0's ImageNet classifier head for the CAM objectness prior (used
             when the encoder's last stage fits it), or None for the boundary prior alone.
@@ -137,7 +141,8 @@ class RegionExtractor:
     def feature_map(self, image: np.ndarray, shape: tuple[int, int]) -> tuple[Tensor, Tensor | None]:
         """D×h×w unit-length features at ``shape`` (stages normalised, upsampled, concatenated) and
         the h×w ImageNet objectness prior (None when the encoder's last stage does not fit the head)."""
-        x = torch.from_numpy(np.array(self._resize(image, self.feature_side))).permute(2, 0, 1)[None].float().div(255.0)
+        side = min(self.feature_side, round(UPSCALE_LIMIT * max(image.shape[:2])))
+        x = torch.from_numpy(np.array(self._resize(image, side))).permute(2, 0, 1)[None].float().div(255.0)
         stages = encoder_stages(self.encoder, x.to(self.device))
         parts = [F.interpolate(F.normalize(s.float(), dim=1), size=shape, mode="bilinear", align_corners=False)
                  for s in stages]
