@@ -55,7 +55,7 @@ from pseudo_setup import base_model, open_folder, parse_steps, pick_corrections,
 
 log = logging.getLogger("bench.pseudo")
 IGNORE = 255
-REGIONS_VERSION = 3  # bump when the region extractor changes (invalidates the prepared-regions cache)
+REGIONS_VERSION = 2  # bump when the region extractor changes (invalidates the prepared-regions cache)
 
 
 def restrict(mask: np.ndarray, classes: list[int]) -> np.ndarray:
@@ -75,8 +75,7 @@ class Scores:
             self.lut[c] = i
         n = len(classes) + 1
         self.cm = np.zeros((n, n + 1), np.int64)  # rows: truth (bg + classes); cols: + unsure
-        self.conf_hist = np.zeros((2, 1000), np.float64)  # [pixels, right] per confidence permille
-        self.conf_sum = np.zeros(1000, np.float64)
+        self.bins = {15: np.zeros((3, 15)), 10: np.zeros((3, 10))}  # [pixels, right, confidence sum] per bin
 
     def add(self, gt: np.ndarray, labels: np.ndarray, proposal: np.ndarray, confidence: np.ndarray) -> None:
         valid = gt != IGNORE
@@ -84,10 +83,11 @@ class Scores:
         np.add.at(self.cm, (t, p), 1)
         right = (proposal[valid] == gt[valid]).astype(np.float64)
         conf = np.clip(confidence[valid].astype(np.float64), 0, 1)
-        b = np.minimum((conf * 1000).astype(int), 999)
-        self.conf_hist[0] += np.bincount(b, minlength=1000)
-        self.conf_hist[1] += np.bincount(b, weights=right, minlength=1000)
-        self.conf_sum += np.bincount(b, weights=conf, minlength=1000)
+        for n, acc in self.bins.items():
+            b = np.minimum((conf * n).astype(int), n - 1)
+            acc[0] += np.bincount(b, minlength=n)
+            acc[1] += np.bincount(b, weights=right, minlength=n)
+            acc[2] += np.bincount(b, weights=conf, minlength=n)
 
     def result(self, names: list[str]) -> dict[str, Any]:
         cm = self.cm
@@ -96,7 +96,8 @@ class Scores:
         iou = tp / np.maximum(cm.sum(1) + cm[:, :n].sum(0) - tp, 1)
         present = cm.sum(1) > 0
         labelled = cm[:, :n].sum(0)
-        precision = {names[i]: (float(tp[i] / labelled[i]) if labelled[i] else None) for i in range(1, n)}
+        precision = {names[i]: (float(tp[i] / labelled[i]) if labelled[i] else None)
+                     for i in range(1, n) if present[i] or labelled[i]}
         new = [iou[i] for i in range(1, n) if present[i]]
         ece, curve = self._calibration()
         return {"new_miou": 100 * float(np.mean(new)) if new else float("nan"),
@@ -106,30 +107,23 @@ class Scores:
                 "reliability": curve, "pixels": int(cm.sum())}
 
     def _calibration(self) -> tuple[float, list[dict[str, Any]]]:
-        pixels, right = self.conf_hist
-        total = max(pixels.sum(), 1)
-        ece = 0.0
-        for lo in range(0, 1000, 1000 // 15 + 1):  # 15 equal-width bins of the permille histogram
-            sl = slice(lo, min(lo + 1000 // 15 + 1, 1000))
-            n = pixels[sl].sum()
-            if n:
-                ece += abs(right[sl].sum() - self.conf_sum[sl].sum()) / total
-        curve = []
-        for b in range(10):
-            sl = slice(b * 100, (b + 1) * 100)
-            n = pixels[sl].sum()
-            curve.append({"low": b / 10, "high": (b + 1) / 10, "pixels": int(n),
-                          "confidence": float(self.conf_sum[sl].sum() / n) if n else None,
-                          "accuracy": float(right[sl].sum() / n) if n else None})
-        return float(ece), curve
+        """ECE over 15 equal-width bins (Guo et al. 2017, Eq. 3) and the 10-bin reliability curve."""
+        pixels, right, conf = self.bins[15]
+        ece = float(np.abs(right - conf).sum() / max(pixels.sum(), 1))
+        pixels, right, conf = self.bins[10]
+        curve = [{"low": b / 10, "high": (b + 1) / 10, "pixels": int(pixels[b]),
+                  "confidence": float(conf[b] / pixels[b]) if pixels[b] else None,
+                  "accuracy": float(right[b] / pixels[b]) if pixels[b] else None} for b in range(10)]
+        return ece, curve
 
 
-def prepared_cache(args: argparse.Namespace, old_evidence: bool) -> Path | None:
-    """Where the encoder passes of this data selection are cached (None with CLIP weights)."""
+def prepared_cache(args: argparse.Namespace) -> Path | None:
+    """Where the encoder passes of this data selection are cached (None with CLIP weights); the base
+    model's evidence is stored beside the regions when it was computed."""
     if args.clip_pretrained:
         return None
     key = json.dumps([str(args.data.resolve()), args.on, args.split, args.step, args.tiles, args.max_images,
-                      args.seed if args.max_images else None, old_evidence, args.base_epochs, REGIONS_VERSION])
+                      args.seed if args.max_images else None, True, args.base_epochs, REGIONS_VERSION])
     return args.work / f"prepared-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 
 
@@ -150,7 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.old_evidence and old else None
     labeller = BenchLabeller(args, data.class_names, base, old)
     t0 = time.perf_counter()
-    labeller.prepare(items, prepared_cache(args, base is not None))
+    labeller.prepare(items, prepared_cache(args))
     prep_s = time.perf_counter() - t0
     results = []
     for k in args.corrections:

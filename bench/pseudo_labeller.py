@@ -87,7 +87,7 @@ class BenchLabeller:
                 fields = {name: data[f"{n}.{name}"] for name in REGION_FIELDS}
                 fields["image_shape"] = tuple(int(v) for v in fields["image_shape"])
                 self.labeler._cache[image_key(item["image"])] = Regions(**fields)
-                if self.base is not None:
+                if self.base is not None and f"{n}.known" in data:
                     self.known[id(item)] = data[f"{n}.known"]
         log.info("loaded prepared regions from %s", path)
 

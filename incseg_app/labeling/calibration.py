@@ -57,11 +57,9 @@ class Calibrator:
         return p / p.sum(0, keepdims=True)
 
     def __call__(self, probs: np.ndarray, tags: Sequence[int]) -> np.ndarray:
-        """A class's reliability only matters where the image has several tags: with one tag,
-        which class a foreground region is follows from the tag itself."""
-        several = len(tags) > 1
-        rho = np.array([self.reliability.get(0, 1.0)]
-                       + [self.reliability.get(int(t), 1.0) if several else 1.0 for t in tags])
+        """Also with a single tag: a class the set cannot localise is as likely to sit on the
+        evidence's mistakes (regions the active model merely fails to explain) as on the class."""
+        rho = np.array([self.reliability.get(0, 1.0)] + [self.reliability.get(int(t), 1.0) for t in tags])
         return (self.scale(probs) * rho[:, None]).astype(np.float32)
 
 

@@ -70,7 +70,7 @@ class CoSegmenter:
         iterations: L-BFGS iterations.
     """
 
-    def __init__(self, l2: float = 1e-3, supervised_weight: float = 5.0, presence_weight: float = 1.0,
+    def __init__(self, l2: float = 1e-3, supervised_weight: float = 50.0, presence_weight: float = 1.0,
                  iterations: int = 60) -> None:
         self.l2 = l2
         self.supervised_weight = supervised_weight

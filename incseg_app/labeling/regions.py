@@ -183,9 +183,9 @@ class RegionExtractor:
         ys, xs = _centres(seg, count)
         centroid = np.stack([ys / h, xs / w], 1).astype(np.float32)
         objectness = boundary_objectness(seg, colour)
-        if prior is not None:  # mean of the two "thing, not stuff" cues (our choice)
+        if prior is not None:  # geometric mean of the two "thing, not stuff" cues (our choice)
             cam = torch.zeros(count).index_add_(0, flat, prior.flatten()) / hits.float()
-            objectness = (0.5 * (objectness + cam.numpy().clip(0, 1))).astype(np.float32)
+            objectness = np.sqrt(objectness * cam.numpy().clip(0, 1)).astype(np.float32)
         return Regions(seg, features, colour, centroid, (counts / counts.sum()).astype(np.float32),
                        objectness, image.shape[:2])
 
