@@ -25,9 +25,10 @@ def _file_line(role: str, path: str) -> tuple[bool, str]:
 def _clip_lines(cfg: LabelingConfig) -> list[str]:
     if not cfg.clip_pretrained:
         return [
-            "CLIP: not configured. Pseudo-masks come from co-segmenting your tagged set: regions of the current "
-            "model's frozen encoder (EfficientNet-Lite0 ImageNet features by default) are classified by what images "
-            "tagged with a class share and images without it lack, by the current model's known classes and by an "
+            "CLIP: not configured. The weight-free fallback makes pseudo-masks by co-segmenting your tagged set: "
+            "regions of the current model's frozen encoder (EfficientNet-Lite0 ImageNet features by default) are "
+            "classified by what images tagged with a class share and images without it lack, by the current "
+            "model's known classes and by an "
             "objectness prior; masks you accept or correct teach it too (\"relabel drafts from my corrections\"). "
             "A class tagged on (nearly) every image cannot be localised from tags alone: correct a few of its masks.",
             "To use CLIP: set --clip-model (an open_clip ViT name such as ViT-B-16) and --clip-pretrained to a local "
@@ -61,4 +62,5 @@ def describe_weights(cfg: LabelingConfig) -> list[str]:
     """Human lines: what CLIP/SAM weights are configured or missing, what the fallback does, how to
     add weights, and the unsure threshold."""
     return _clip_lines(cfg) + _sam_lines(cfg) + [
-        f"Pixels whose confidence is below {cfg.unsure_below:.2f} are left unsure (shown as ignore) for review."]
+        f"Pixels whose confidence (the labeller's probability that the label is right) is below "
+        f"{cfg.unsure_below:.2f} are left unsure (shown as ignore) for review."]
