@@ -27,7 +27,7 @@ from .classes import list_classes
 from .context import AppContext
 from .images import get_image, list_images, read_image
 from .labeling_set import REVIEWED, encoder_factory, fit_set_labeler, known_background, localisation_warnings
-from .runner import JobControl, JobRunner
+from .runner import JobControl, Launcher
 
 log = logging.getLogger(__name__)
 __all__ = ["localisation_warnings", "pseudo_label", "relabel_from_corrections", "refine_click",
@@ -111,21 +111,20 @@ def relabel_from_corrections(ctx: AppContext, control: JobControl | None = None)
     return pseudo_label(ctx, control, from_corrections=True)
 
 
-def start_pseudo_labeling(ctx: AppContext, runner: JobRunner, redo_rejected: bool = False) -> Job:
-    """Label in a background job (one labelling job per store at a time); a missing configured weight
-    file fails the job with a message naming the file."""
-    return runner.submit(JobKind.PSEUDO_LABEL, lambda control: pseudo_label(ctx, control, redo_rejected),
-                         {"redo_rejected": redo_rejected}, exclusive=True)
+def start_pseudo_labeling(ctx: AppContext, runner: Launcher, redo_rejected: bool = False) -> Job:
+    """Label in a background job (one labelling job per store at a time; a thread with ``JobRunner``, a
+    child process with ``ProcessJobRunner``); a missing configured weight file fails the job with a
+    message naming the file."""
+    return runner.launch(JobKind.PSEUDO_LABEL, {"redo_rejected": redo_rejected}, exclusive=True)
 
 
-def start_relabel_from_corrections(ctx: AppContext, runner: JobRunner) -> Job:
+def start_relabel_from_corrections(ctx: AppContext, runner: Launcher) -> Job:
     """``relabel_from_corrections`` as a cancellable background job with progress (refused at once,
     with ``ValidationError``, when nothing has been reviewed yet)."""
     if not any(m.status in REVIEWED for m in mask_service.labelled_masks(ctx)):
         raise ValidationError("no accepted or corrected mask yet: accept or correct a few masks first, then "
                               "relabel the drafts from them")
-    return runner.submit(JobKind.PSEUDO_LABEL, lambda control: relabel_from_corrections(ctx, control),
-                         {"from_corrections": True}, exclusive=True)
+    return runner.launch(JobKind.PSEUDO_LABEL, {"from_corrections": True}, exclusive=True)
 
 
 def refine_click(ctx: AppContext, image_id: int, mask: np.ndarray, class_id: int,

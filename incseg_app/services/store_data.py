@@ -41,7 +41,7 @@ class Entry:
 
 class StoreDataset:
     """Indexable dataset of store entries: dict(image H×W×3 uint8, mask H×W uint8 class ids, tags,
-    weak, confidence, image_id).
+    weak, confidence, image_id, image_key = the image blob's hash).
 
     ``confidence`` is the stored H×W float32 map in [0, 1] (the probability that each pixel's label is
     right) for a pseudo-mask still waiting for review, which FMWISS's losses weight pixels by; None
@@ -67,7 +67,7 @@ class StoreDataset:
             confidence = decode_mask(data, f"confidence of mask {e.mask.id}", limits.max_file_bytes,
                                      limits.max_pixels).astype(np.float32) / 255.0
         return {"image": image, "mask": mask, "tags": e.tag_ids, "weak": e.weak, "confidence": confidence,
-                "image_id": e.image.id}
+                "image_id": e.image.id, "image_key": e.image.sha256}
 
 
 def labelled_entries(ctx: AppContext, split: Split, include_pseudo: bool) -> list[Entry]:

@@ -1,7 +1,7 @@
 """Per-pixel confidence of a mask revision: a blob (grey PNG, confidence × 255) named by its sha256.
 
 Revision ID: i11_confidence
-Revises: 0001
+Revises: i16db_postgres
 Create Date: 2026-11-30
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'i11_confidence'
-down_revision = '0001'
+down_revision = 'i16db_postgres'
 branch_labels = None
 depends_on = None
 
