@@ -1,4 +1,4 @@
-"""Pseudo-masks from image-level tags: class-aware maps (CLIP or the tag localiser), class-agnostic
+"""Pseudo-masks from image-level tags: class-aware maps (CLIP, or co-segmentation of the tagged set), class-agnostic
 refinement (SAM or superpixels), fusion into labels + confidence, and click-to-refine."""
 from .clip_scorer import ClipScorer
 from .fusion import fuse

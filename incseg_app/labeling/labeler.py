@@ -1,11 +1,11 @@
-"""``PseudoLabeler``: the stateful front door of pseudo-mask generation (build once, label many).
+"""``build_labeler``: the front door of pseudo-mask generation (build once, label many).
 
-Pipeline per image (FMWISS co-segmentation, Yu et al., CVPR 2023, Sec. 3.2): class-aware maps of
-the tagged classes (CLIP when configured, else the tag localiser) -> peak normalisation (the tags
-say the classes are present) -> class-agnostic refinement (SAM when configured, else superpixels)
--> fusion into labels + confidence with unsure pixels at 255. ``build_labeler`` picks the sources
-from ``LabelingConfig``: configured weights that cannot be loaded raise ``WeightsUnavailableError``
-(never a silent fallback); empty settings select the fallbacks, and ``sources`` says which ran.
+With CLIP weights, ``PseudoLabeler`` runs per image (FMWISS co-segmentation, Yu et al., CVPR 2023,
+Sec. 3.2): class-aware maps of the tagged classes -> peak normalisation (the tags say the classes are
+present) -> class-agnostic refinement (SAM when configured, else superpixels) -> fusion into labels +
+confidence with unsure pixels at 255. Without CLIP weights, ``SetLabeler`` (``set_labeler.py``)
+co-segments the whole tagged set. Configured weights that cannot be loaded raise
+``WeightsUnavailableError`` (never a silent fallback); ``sources`` says which parts ran.
 """
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def _check_configured_files(cfg: LabelingConfig) -> None:
     """Fail fast, before any model is built, when a configured weight file is missing."""
     if cfg.clip_pretrained and looks_like_file(cfg.clip_pretrained) and not os.path.isfile(cfg.clip_pretrained):
         raise WeightsUnavailableError(f"CLIP weights file {cfg.clip_pretrained} does not exist; fix "
-                                      "--clip-pretrained or leave it empty to use the tag localiser fallback")
+                                      "--clip-pretrained or leave it empty to use the co-segmentation fallback")
     if cfg.sam_checkpoint and not os.path.isfile(cfg.sam_checkpoint):
         raise WeightsUnavailableError(f"SAM checkpoint {cfg.sam_checkpoint} does not exist; fix --sam-checkpoint "
                                       "or leave it empty to use the superpixel fallback")

@@ -43,7 +43,7 @@ class SetLabeler:
         description: one human line for the UI/CLI.
     """
 
-    def __init__(self, extractor: RegionExtractor, unsure_below: float = 0.6, cache_bytes: int = 512 * 2**20,
+    def __init__(self, extractor: RegionExtractor, unsure_below: float = 0.6, cache_bytes: int = 256 * 2**20,
                  description: str = "") -> None:
         self.extractor = extractor
         self.unsure_below = unsure_below

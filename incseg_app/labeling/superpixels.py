@@ -2,7 +2,7 @@
 
 SLIC superpixels (Achanta et al., TPAMI 2012) over-segment the image into compact regions that
 follow colour edges; averaging each class map inside each superpixel snaps the coarse, blobby
-class maps (CLIP patches at stride 16, localiser CAMs at stride 8) to those edges, the
+class maps (CLIP patches at stride 16) to those edges, the
 "superpixel" alternative to SAM named in FMWISS's co-segmentation (Yu et al., CVPR 2023, Sec. 3.2).
 """
 from __future__ import annotations
