@@ -12,7 +12,8 @@ import click
 
 from ..domain.records import Job
 from ..services import jobs as job_svc
-from ..services.labeling import start_pseudo_labeling, weight_status
+from ..services.labeling import (localisation_warnings, start_pseudo_labeling, start_relabel_from_corrections,
+                                 weight_status)
 from ..services.predict import predict
 from ..services.reports import version_report
 from ..services.runner import JobRunner
@@ -61,13 +62,19 @@ def weights_cmd() -> None:
 @storage_option
 @ml_options
 @click.option("--redo-rejected", is_flag=True, help="Also re-label images whose pseudo-mask was rejected.")
-def pseudo_label_cmd(redo_rejected: bool) -> None:
+@click.option("--from-corrections", is_flag=True,
+              help="Relabel the drafts still to review, learning from every accepted or corrected mask.")
+def pseudo_label_cmd(redo_rejected: bool, from_corrections: bool) -> None:
     """Make pseudo-masks (to review) for every tagged image without a mask; resumable."""
     ctx = store()
     for line in weight_status(ctx):
         click.echo(f"- {line}")
+    for line in localisation_warnings(ctx):
+        click.echo(f"warning: {line}")
     runner = JobRunner(ctx)
-    done = _follow(runner, start_pseudo_labeling(ctx, runner, redo_rejected), "pseudo-labelling")
+    job = start_relabel_from_corrections(ctx, runner) if from_corrections else \
+        start_pseudo_labeling(ctx, runner, redo_rejected)
+    done = _follow(runner, job, "relabelling drafts" if from_corrections else "pseudo-labelling")
     for role, source in done.result.get("sources", {}).items():
         click.echo(f"{role}: {source}")
 

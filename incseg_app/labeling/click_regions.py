@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from cachetools import LRUCache
 from PIL import Image
 from scipy import ndimage
 from skimage.color import rgb2lab
@@ -35,7 +36,7 @@ from skimage.segmentation import slic
 
 from ..domain.records import BACKGROUND_ID
 from .fusion import check_clicks
-from .protocols import Click, LruCache, check_image
+from .protocols import Click, check_image
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +291,7 @@ class HierarchyCache:
 
     def __init__(self, capacity: int = 16, opts: HierarchyOptions = HierarchyOptions()) -> None:
         self.opts = opts
-        self._cache = LruCache(capacity)
+        self._cache: LRUCache = LRUCache(capacity)
         self._lock = threading.Lock()
         self._building: dict[str, threading.Event] = {}
         self.builds = 0
@@ -313,7 +314,7 @@ class HierarchyCache:
         try:
             tree = build_hierarchy(load(), self.opts)
             with self._lock:
-                self._cache.put(key, tree)
+                self._cache[key] = tree
                 self.builds += 1
             return tree
         finally:

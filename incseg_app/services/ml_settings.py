@@ -19,6 +19,8 @@ class MLSettings:
     """Defaults for new base versions (``model``), steps (``train``) and pseudo-labelling (``labeling``).
 
     ``eval_max_side``: validation images are resized so their longer side is at most this (pixels).
+    ``max_fit_images``: the weight-free labeller fits on at most this many tagged images (plus every
+    reviewed one), which bounds its memory (about 0.4 MB of region statistics per image).
     ``feature_cache_*_mb``: bounds of the store's cache of frozen-backbone taps (``services.features``).
     ``cpu_freezes_backbone``: a step that runs on a CPU keeps the pretrained backbone frozen
     (``encoder_lr_mult`` 0, the CPU recipe of docs/benchmarks.md); on a GPU ``train`` applies as is.
@@ -28,7 +30,7 @@ class MLSettings:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=8, crop_size=256))
     labeling: LabelingConfig = field(default_factory=LabelingConfig)
     eval_max_side: int = 512
-    localizer_epochs: int = 30
+    max_fit_images: int = 1000  # tagged images the weight-free labeller fits on (seeded random sample)
     feature_cache_memory_mb: int = 1024
     feature_cache_disk_mb: int = 8192
     cpu_freezes_backbone: bool = True  # on a CPU, steps train neck + decoder from cached backbone taps
@@ -88,4 +90,4 @@ def tiny_settings() -> MLSettings:
     """Settings for tests and the CI browser run: the tiny random encoder (trained, since a frozen random
     backbone carries little signal) and short schedules."""
     return MLSettings(model=TINY_MODEL, train=TrainConfig(epochs=2, batch_size=2, crop_size=64, lr=5e-3),
-                      eval_max_side=96, localizer_epochs=3, cpu_freezes_backbone=False)
+                      eval_max_side=96, max_fit_images=200, cpu_freezes_backbone=False)

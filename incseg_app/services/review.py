@@ -190,8 +190,8 @@ def undo(ctx: AppContext, decision: Decision) -> MaskRevision:
     """Reverse ``decision`` and return the head revision to show.
 
     A status change is reverted in place; a saved correction is reverted by a new revision with its
-    parent's pixels, kind and status (the correction stays in the history). Refused (ConflictError)
-    when the mask was changed since the decision.
+    parent's pixels, confidence, kind and status (the correction stays in the history). Refused
+    (ConflictError) when the mask was changed since the decision.
     """
     with ctx.unit_of_work() as s:
         head = MaskRepo(s).get(decision.mask_id)
@@ -205,4 +205,4 @@ def undo(ctx: AppContext, decision: Decision) -> MaskRevision:
     parent = masks.get_mask(ctx, decision.parent_id)
     return masks.save_mask(ctx, head.image_id, masks.read_mask(ctx, parent.id), parent.kind, decision.before,
                            expected_parent_id=head.id, author=head.author, confidence=parent.confidence,
-                           source=f"undo of revision {head.id}")
+                           source=f"undo of revision {head.id}", confidence_map=masks.read_confidence(ctx, parent.id))

@@ -15,13 +15,13 @@ import threading
 from collections.abc import Sequence
 
 import numpy as np
+from cachetools import LRUCache
 from PIL import Image
 
 from ..domain.enums import JobKind
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.records import BACKGROUND_ID, IGNORE_ID, ImageRecord, Job
 from ..labeling.click_regions import SCALES, HierarchyCache, RegionHierarchy, click_edit
-from ..labeling.protocols import LruCache
 from ..storage.repositories import ReviewRepo
 from . import images, labeling, masks, versions
 from .classes import list_classes
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 PHOTO_QUALITY = 90  # JPEG quality of the photo sent to the editor
 _TREES = HierarchyCache(capacity=16)
-_PHOTOS = LruCache(32)
+_PHOTOS: LRUCache = LRUCache(32)  # JPEG bytes by image sha256 (guarded by _PHOTO_LOCK)
 _PHOTO_LOCK = threading.Lock()
 _PREFETCHES: set[threading.Thread] = set()
 
@@ -51,7 +51,7 @@ def _photo(ctx: AppContext, record: ImageRecord) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(images.read_image(ctx, record.id)).save(buf, format="JPEG", quality=PHOTO_QUALITY)
     with _PHOTO_LOCK:
-        _PHOTOS.put(record.sha256, buf.getvalue())
+        _PHOTOS[record.sha256] = buf.getvalue()
     return buf.getvalue()
 
 

@@ -124,23 +124,32 @@ def refine_fn(ctx: AppContext) -> Any:
                                                                                points, scale)
 
 
+JOBS = {"label": "Pseudo-labelling", "relabel": "Relabelling the drafts from your corrections",
+        "rank": "Ranking the drafts against the active model"}
+
+
 @guarded(3)
 def start_job(ctx: AppContext, runner: Launcher, what: str, redo_rejected: bool) -> tuple[Any, ...]:
-    """Start pseudo-labelling ("label") or ranking the drafts against the model ("rank")."""
-    if what == "label":
-        job = labeling.start_pseudo_labeling(ctx, runner, redo_rejected)
-    else:
-        job = review_editor.start_scoring(ctx, runner)
-    return ok(f"Job {job.id} started."), job.id, progress_html(job), gr.Timer(active=True)
+    """Start pseudo-labelling ("label"), relabelling the drafts from the reviewed masks ("relabel") or
+    ranking the drafts against the active model ("rank")."""
+    job = {"label": lambda: labeling.start_pseudo_labeling(ctx, runner, redo_rejected),
+           "relabel": lambda: labeling.start_relabel_from_corrections(ctx, runner),
+           "rank": lambda: review_editor.start_scoring(ctx, runner)}[what]()
+    return ok(f"{JOBS[what]} started (job {job.id})."), job.id, progress_html(job), gr.Timer(active=True)
 
 
-def poll(ctx: AppContext, job_id: int | None, cur: dict | None, *filters: Any) -> tuple[Any, ...]:
-    """Timer tick: the job's progress; when it has ended and no item is on screen, the first item opens."""
+def poll(ctx: AppContext, job_id: int | None, cur: dict | None, state: EditorState | None,
+         *filters: Any) -> tuple[Any, ...]:
+    """Timer tick: the job's progress. When it has ended: the localisation warnings, and the item again if
+    none is on screen or the job replaced the draft on screen (unless it holds unsaved edits)."""
     if job_id is None:
-        return "", gr.Timer(active=False), *[gr.skip()] * 4
+        return "", gr.Timer(active=False), *[gr.skip()] * 5
     job = job_svc.get_job(ctx, job_id)
-    item = at(ctx, 0, *filters) if job.status.finished and cur is None else [gr.skip()] * 4
-    return progress_html(job), gr.Timer(active=not job.status.finished), *item
+    if not job.status.finished:
+        return progress_html(job), gr.Timer(active=True), *[gr.skip()] * 5
+    stale = cur is not None and not dirty(state) and masks.head_mask(ctx, cur["image_id"]).id != cur["mask_id"]
+    item = at(ctx, max(cur["position"], 0) if cur else 0, *filters) if cur is None or stale else [gr.skip()] * 4
+    return progress_html(job), gr.Timer(active=False), review_view.warnings(ctx), *item
 
 
 @guarded(0)
@@ -152,14 +161,14 @@ def cancel(ctx: AppContext, job_id: int | None) -> str:
 
 
 def refresh(ctx: AppContext, cur: dict | None, *filters: Any) -> tuple[Any, ...]:
-    """Page load / tab select: re-attach to the latest job, tag choices, and the first item when none is
-    on screen (an item being edited is left alone)."""
+    """Page load / tab select: re-attach to the latest job, tag choices, the localisation warnings, and
+    the first item when none is on screen (an item being edited is left alone)."""
     job = ui_support.latest_job(ctx, JobKind.PSEUDO_LABEL)
     names = [c.name for c in class_svc.list_classes(ctx, include_archived=False)]
     running = job is not None and not job.status.finished
     item = at(ctx, 0, *filters) if cur is None else [gr.skip()] * 4
     return (job.id if job else None, progress_html(job), gr.Timer(active=running),
-            gr.update(choices=[("all tags", ""), *names]), *item)
+            gr.update(choices=[("all tags", ""), *names]), review_view.warnings(ctx), *item)
 
 
 def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
@@ -172,6 +181,7 @@ def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
             cancel_btn = gr.Button("Cancel job", elem_id="pl-cancel")
             redo = gr.Checkbox(label="Also redo rejected drafts", value=False)
         job_html = gr.HTML(elem_id="pl-progress")
+        warnings_md = gr.Markdown(elem_id="review-warnings")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=300):
                 f_status = gr.Dropdown([(v, k) for k, v in review_view.STATUS_LABELS.items()], value="to_review",
@@ -190,6 +200,7 @@ def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
                 with gr.Row():
                     undo_btn = gr.Button("Undo decision (U)", size="sm", elem_id="review-undo")
                     reopen_btn = gr.Button("Reopen for review", size="sm", elem_id="review-reopen")
+                relabel_btn = gr.Button("Relabel drafts from my corrections", size="sm", elem_id="review-relabel")
                 rank_btn = gr.Button("Rank drafts against the model", size="sm", elem_id="review-rank")
             with gr.Column(scale=3):
                 editor = MaskEditor(label="Mask", height=560, elem_id="review-editor", refine_fn=refine_fn(ctx),
@@ -209,6 +220,8 @@ def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
         f.input(partial(refilter, ctx), [editor, *filters], [status, *item])
     start_btn.click(partial(start_job, ctx, runner, "label"), [redo], [status, job_id, job_html, timer])
     rank_btn.click(partial(start_job, ctx, runner, "rank"), [redo], [status, job_id, job_html, timer])
+    relabel_btn.click(partial(start_job, ctx, runner, "relabel"), [redo], [status, job_id, job_html, timer])
     cancel_btn.click(partial(cancel, ctx), [job_id], [status])
-    timer.tick(partial(poll, ctx), [job_id, cur, *filters], [job_html, timer, *item])
-    return TabParts(tab, partial(refresh, ctx), [job_id, job_html, timer, f_tag, *item], [cur, *filters])
+    timer.tick(partial(poll, ctx), [job_id, cur, editor, *filters], [job_html, timer, warnings_md, *item],
+               show_progress="hidden")  # a tick every second must not flash loading overlays
+    return TabParts(tab, partial(refresh, ctx), [job_id, job_html, timer, f_tag, warnings_md, *item], [cur, *filters])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.records import BACKGROUND_ID, IGNORE_ID
-from ..services import AppContext, review, review_editor
+from ..services import AppContext, labeling, review, review_editor
 from ..services import classes as class_svc
 from ..services import masks as mask_svc
-from .common import esc
+from .common import esc, warn
 from .mask_editor.component import EditorClass, EditorItem
 
 BACKGROUND_HEX = "#000000"
@@ -27,6 +27,12 @@ def palette(ctx: AppContext) -> list[EditorClass]:
     out = [EditorClass(c.id, c.name, c.color, str(n + 1) if n < 9 else "") for n, c in enumerate(live)]
     return out + [EditorClass(BACKGROUND_ID, "background", BACKGROUND_HEX, "0"),
                   EditorClass(IGNORE_ID, "unsure", UNSURE_HEX, UNSURE_KEY)]
+
+
+def warnings(ctx: AppContext) -> str:
+    """The classes whose tags cannot say where they are (what to do about it), as a list."""
+    lines = labeling.localisation_warnings(ctx)
+    return "\n".join(f"- {warn(esc(line))}" for line in lines)
 
 
 def editor_item(ctx: AppContext, item: review.QueueItem) -> EditorItem:

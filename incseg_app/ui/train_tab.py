@@ -183,6 +183,6 @@ def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
     values = [method, new_ids, parts_off, epochs, batch, crop, lr, accepted_only, from_scratch, name, on_drafts]
     start_btn.click(partial(start, ctx, runner), values, [status, job_id, job_html, timer, plot])
     cancel_btn.click(partial(cancel, ctx), [job_id], [status])
-    timer.tick(partial(poll, ctx), [job_id], [job_html, timer, plot, done_md])
+    timer.tick(partial(poll, ctx), [job_id], [job_html, timer, plot, done_md], show_progress="hidden")
     tab.select(partial(show_plan, ctx), plan_inputs, [plan_md])
     return TabParts(tab, partial(refresh, ctx), [new_ids, job_id, job_html, timer, plot, done_md, *values, method_md])

@@ -32,9 +32,21 @@ def press(page, key: str) -> None:
     page.keyboard.press(key)
 
 
+def settled_box(canvas) -> dict:
+    """The canvas's box once the page layout has stopped moving (two equal readings 100 ms apart)."""
+    box = canvas.bounding_box()
+    for _ in range(50):
+        canvas.page.wait_for_timeout(100)
+        again = canvas.bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
+
+
 def image_point(canvas, fx: float, fy: float, width: int = SIZE, height: int = SIZE) -> tuple[float, float]:
     """Page coordinates of the image point (fx·width, fy·height) while the editor shows the whole image."""
-    box = canvas.bounding_box()
+    box = settled_box(canvas)
     s = min(box["width"] / width, box["height"] / height)
     left = box["x"] + (box["width"] - width * s) / 2
     top = box["y"] + (box["height"] - height * s) / 2

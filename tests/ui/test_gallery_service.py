@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from incseg_app.domain.enums import Split
+from incseg_app.domain.enums import MaskKind, ReviewStatus, Split
 from incseg_app.domain.errors import ConflictError, ValidationError
 from incseg_app.services import gallery, images, masks, training
 from ui_helpers import add_pseudo, ctx, filled  # noqa: F401
@@ -45,7 +45,10 @@ def test_bulk_tag_edit_adds_and_removes_in_one_go(filled):
 def test_deleted_images_leave_lists_and_training_but_keep_their_masks_until_a_purge(filled):
     ids = add_pseudo(filled, [0.3, 0.4])
     target = masks.get_mask(filled, ids[0]).image_id
-    masks.save_mask(filled, target, np.ones((64, 64), np.uint8), expected_parent_id=ids[0])
+    confidence = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    draft = masks.save_mask(filled, target, np.ones((64, 64), np.uint8), MaskKind.PSEUDO, ReviewStatus.TO_REVIEW,
+                            expected_parent_id=ids[0], confidence_map=confidence)
+    masks.save_mask(filled, target, np.ones((64, 64), np.uint8), expected_parent_id=draft.id)
     n_before = len(images.list_images(filled))
     (trash_id,) = gallery.delete_images(filled, [target])
     assert len(images.list_images(filled)) == n_before - 1
@@ -53,10 +56,12 @@ def test_deleted_images_leave_lists_and_training_but_keep_their_masks_until_a_pu
     assert gallery.trash_entries(filled)[0][:2] == (trash_id, target)
     restored = gallery.restore_image(filled, trash_id)
     history = masks.mask_history(filled, restored.id)
-    assert [m.kind.value for m in history] == ["pseudo", "corrected"] and history[1].parent_id == history[0].id
+    assert [m.kind.value for m in history] == ["pseudo", "pseudo", "corrected"]
+    assert history[2].parent_id == history[1].id and history[1].parent_id == history[0].id
+    np.testing.assert_allclose(masks.read_confidence(filled, history[1].id), confidence, atol=1 / 255)
     assert restored.tags == ("sky", "grass") and gallery.trash_entries(filled) == []
     (trash_id,) = gallery.delete_images(filled, [restored.id])
-    shas = {restored.sha256} | {m.sha256 for m in history}
+    shas = {restored.sha256, history[1].confidence_sha256} | {m.sha256 for m in history}
     assert all(filled.blobs.exists(s) for s in shas)  # kept while in the trash
     assert gallery.purge_trash(filled) >= 2
     assert not filled.blobs.exists(restored.sha256) and gallery.trash_entries(filled) == []

@@ -32,7 +32,7 @@ def edited(view, mask: np.ndarray) -> EditorState:
 
 def test_the_first_item_opens_on_load_with_position_palette_and_photo(filled):
     ids = add_pseudo(filled, [0.9, 0.2, 0.5])
-    job_id, _, timer, tags, *item = review_tab.refresh(filled, None, *FILTERS)
+    job_id, _, timer, tags, warnings, *item = review_tab.refresh(filled, None, *FILTERS)
     view = shown(item)
     assert view["current"]["mask_id"] == ids[1] and "Item 1 of 3" in plain(view["position"])
     assert "train1.png" in view["facts"] and "confidence 20%" in view["facts"]
@@ -43,7 +43,7 @@ def test_the_first_item_opens_on_load_with_position_palette_and_photo(filled):
                                                          ("unsure", "X")]
     assert editor.default_class == 1  # the palette starts on the image's first tag
     again = review_tab.refresh(filled, view["current"], *FILTERS)
-    assert all(v == {"__type__": "update"} for v in again[4:])  # an item on screen is left alone
+    assert all(v == {"__type__": "update"} for v in again[5:])  # an item on screen is left alone
 
 
 def test_previous_next_and_unsaved_edits_block_moving_on(filled):
@@ -145,11 +145,26 @@ def test_pseudo_labelling_job_then_the_first_item_opens(filled, runner):
     status, job_id, html, timer = review_tab.start_job(filled, runner, "label", False)
     assert status.startswith("✓") and timer.active
     assert runner.wait(job_id, timeout=300).status == JobStatus.DONE
-    html, timer, *item = review_tab.poll(filled, job_id, None, *FILTERS)
+    html, timer, warnings, *item = review_tab.poll(filled, job_id, None, None, *FILTERS)
     assert "100%" in html and not timer.active
-    assert "Item 1 of 4" in plain(shown(item)["position"])  # the val images already had ground truth
-    html, timer, *item = review_tab.poll(filled, job_id, {"mask_id": 1, "image_id": 1, "position": 0}, *FILTERS)
+    view = shown(item)
+    assert "Item 1 of 4" in plain(view["position"])  # the val images already had ground truth
+    html, timer, warnings, *item = review_tab.poll(filled, job_id, view["current"], None, *FILTERS)
     assert all(v == {"__type__": "update"} for v in item)  # an item on screen is not replaced
+
+
+def test_localisation_warnings_and_relabelling_from_corrections(filled, runner):
+    ids = add_pseudo(filled, [0.1, 0.2, 0.3, 0.4])
+    warnings = review_tab.refresh(filled, None, *FILTERS)[4]
+    assert "'sky' is tagged on" in plain(warnings) and warnings.startswith("- ⚠")  # every image is tagged sky
+    masks.set_review_status(filled, ids[0], ReviewStatus.ACCEPTED)  # (the val images' ground truth counts too)
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    status, job_id, html, timer = review_tab.start_job(filled, runner, "relabel", False)
+    assert status.startswith("✓") and "Relabelling the drafts" in status
+    assert runner.wait(job_id, timeout=300).status == JobStatus.DONE
+    html, timer, warnings, *item = review_tab.poll(filled, job_id, view["current"], None, *FILTERS)
+    if masks.head_mask(filled, view["current"]["image_id"]).id != view["current"]["mask_id"]:
+        assert shown(item)["current"]["mask_id"] != view["current"]["mask_id"]  # the replaced draft reloads
 
 
 def test_cancel_and_rank_refusals(filled, runner):

@@ -18,7 +18,8 @@ class TrashRepo:
 
     def move_image(self, image_id: int) -> int:
         """Write the image's manifest (file, split, tag ids, every mask revision with its class pixel
-        counts) to the trash and delete its rows; returns the trash id. KeyError when it is missing."""
+        counts and confidence map) to the trash and delete its rows; returns the trash id. KeyError when
+        it is missing."""
         image = self.s.get(ImageRow, image_id)
         if image is None:
             raise KeyError(image_id)
@@ -33,7 +34,8 @@ class TrashRepo:
                     "original_name": image.original_name, "tag_ids": tags,
                     "masks": [{"id": r.id, "kind": r.kind, "status": r.status, "sha256": r.sha256,
                                "parent_id": r.parent_id, "author": r.author, "confidence": r.confidence,
-                               "source": r.source, "pixels": pixels.get(r.id, {})} for r in revs]}
+                               "confidence_sha256": r.confidence_sha256, "source": r.source,
+                               "pixels": pixels.get(r.id, {})} for r in revs]}
         for rev in reversed(revs):  # children first: a revision's parent must outlive it
             self.s.execute(delete(MaskRow).where(MaskRow.id == rev.id))
         self.s.execute(delete(ImageTagRow).where(ImageTagRow.image_id == image_id))
@@ -56,7 +58,8 @@ class TrashRepo:
         for rev in m["masks"]:
             mask = MaskRow(image_id=image.id, kind=rev["kind"], status=rev["status"], sha256=rev["sha256"],
                            parent_id=new_ids.get(rev["parent_id"]), author=rev["author"],
-                           confidence=rev["confidence"], source=rev["source"])
+                           confidence=rev["confidence"], source=rev["source"],
+                           confidence_sha256=rev.get("confidence_sha256"))
             self.s.add(mask)
             self.s.flush()
             new_ids[rev["id"]] = mask.id
@@ -91,9 +94,10 @@ class TrashRepo:
         self.s.execute(q)
 
     def all_shas(self) -> set[str]:
-        """Blobs the trash still needs (images and their mask revisions)."""
+        """Blobs the trash still needs (images, their mask revisions and confidence maps)."""
         out: set[str] = set()
         for manifest in self.s.scalars(select(TrashRow.manifest)):
             out.add(manifest["sha256"])
-            out.update(m["sha256"] for m in manifest.get("masks", []))
+            for rev in manifest.get("masks", []):
+                out.update(sha for sha in (rev["sha256"], rev.get("confidence_sha256")) if sha)
         return out

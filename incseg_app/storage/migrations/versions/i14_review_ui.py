@@ -1,7 +1,7 @@
 """Review UI: per-iteration job metrics, draft/model agreement, and the image trash.
 
 Revision ID: i14_review_ui
-Revises: i16db_postgres
+Revises: i11_confidence
 Create Date: 2026-11-30
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'i14_review_ui'
-down_revision = 'i16db_postgres'
+down_revision = 'i11_confidence'
 branch_labels = None
 depends_on = None
 

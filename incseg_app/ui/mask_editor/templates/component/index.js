@@ -1,4 +1,4 @@
-import { i as gt, g as br, o as bn, a as yn, b as mn, T as kn, c as wn, d as de, r as bt, e as Ke, p as yt, f as Fe, h as Le, m as xn, s as yr, j as Mn, u as qe, k as Ce, l as mr, E as En, n as kr, q as l, t as rr, v as ke, w as An, x as zn, y as Sn, z as Tn, A as nr, B as qn, I as at, C as wr, D as Cn, F as $n, G as mt, H as In, J as xr, K as Mr, L as Nn, M as Rn, N as Un, O as Er, P as Fn, Q as On, R as Ln, S as Pn, U as Ar, V as Dn, W as Hn, X as Bn, Y as Wn, Z as Y, _ as Ve, $ as y, a0 as Kn, a1 as ze, a2 as ar, a3 as Yn, a4 as $, a5 as W, a6 as Vn, a7 as ne, a8 as it, a9 as Xn } from "./render-BXCjtrTN.js";
+import { i as gt, g as br, o as bn, a as yn, b as mn, T as kn, c as wn, d as de, r as bt, e as Ke, p as yt, f as Fe, h as Le, m as xn, s as yr, j as Mn, u as qe, k as Ce, l as mr, E as En, n as kr, q as l, t as rr, v as ke, w as An, x as Sn, y as zn, z as Tn, A as nr, B as qn, I as at, C as wr, D as Cn, F as $n, G as mt, H as In, J as xr, K as Mr, L as Nn, M as Rn, N as Un, O as Er, P as Fn, Q as On, R as Ln, S as Pn, U as Ar, V as Dn, W as Hn, X as Bn, Y as Wn, Z as Y, _ as Ve, $ as y, a0 as Kn, a1 as Se, a2 as ar, a3 as Yn, a4 as $, a5 as W, a6 as Vn, a7 as ne, a8 as it, a9 as Xn } from "./render-BXCjtrTN.js";
 function Zn(e) {
   throw new Error("https://svelte.dev/e/lifecycle_outside_component");
 }
@@ -237,7 +237,7 @@ function ta(e) {
     );
   });
 }
-function Se(e, t, n = !1) {
+function ze(e, t, n = !1) {
   var r = new ea(e), i = n ? En : 0;
   function a(s, o) {
     r.ensure(s, o);
@@ -417,7 +417,7 @@ function aa(e, t, n, r, i) {
   });
 }
 function ia(e, t, n, r, i, a, s, o) {
-  var f = (s & zn) !== 0 ? (s & Sn) === 0 ? Tn(n, !1, !1) : nr(n) : null, h = (s & qn) !== 0 ? nr(i) : null;
+  var f = (s & Sn) !== 0 ? (s & zn) === 0 ? Tn(n, !1, !1) : nr(n) : null, h = (s & qn) !== 0 ? nr(i) : null;
   return {
     v: f,
     i: h,
@@ -483,7 +483,7 @@ function lr(e, t, n, r) {
   }
   return r;
 }
-function zr(e, t, n = !1) {
+function Sr(e, t, n = !1) {
   if (e.multiple) {
     if (t == null)
       return;
@@ -504,7 +504,7 @@ function zr(e, t, n = !1) {
 }
 function la(e) {
   var t = new MutationObserver(() => {
-    zr(e, e.__value);
+    Sr(e, e.__value);
   });
   t.observe(e, {
     // Listen to option element changes
@@ -542,7 +542,7 @@ function fa(e, t, n = t) {
       if (r.has(s))
         return;
     }
-    if (zr(e, a, i), i && a === void 0) {
+    if (Sr(e, a, i), i && a === void 0) {
       var o = e.querySelector(":checked");
       o !== null && (a = Oe(o), n(a));
     }
@@ -1269,16 +1269,16 @@ var J = Uint8Array, ae = Uint16Array, kt = Int32Array, Xe = new J([
   /* unused */
   0,
   0
-]), ht = new J([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]), Sr = function(e, t) {
+]), ht = new J([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]), zr = function(e, t) {
   for (var n = new ae(31), r = 0; r < 31; ++r)
     n[r] = t += 1 << e[r - 1];
   for (var i = new kt(n[30]), r = 1; r < 30; ++r)
     for (var a = n[r]; a < n[r + 1]; ++a)
       i[a] = a - n[r] << 5 | r;
   return { b: n, r: i };
-}, Tr = Sr(Xe, 2), qr = Tr.b, vt = Tr.r;
+}, Tr = zr(Xe, 2), qr = Tr.b, vt = Tr.r;
 qr[28] = 258, vt[258] = 28;
-var Cr = Sr(Ze, 0), Ea = Cr.b, vr = Cr.r, _t = new ae(32768);
+var Cr = zr(Ze, 0), Ea = Cr.b, vr = Cr.r, _t = new ae(32768);
 for (var L = 0; L < 32768; ++L) {
   var Me = (L & 43690) >> 1 | (L & 21845) << 1;
   Me = (Me & 52428) >> 2 | (Me & 13107) << 2, Me = (Me & 61680) >> 4 | (Me & 3855) << 4, _t[L] = ((Me & 65280) >> 8 | (Me & 255) << 8) >> 1;
@@ -1313,7 +1313,7 @@ for (var L = 280; L < 288; ++L)
 var Pe = new J(32);
 for (var L = 0; L < 32; ++L)
   Pe[L] = 5;
-var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /* @__PURE__ */ ve(Pe, 5, 0), Ta = /* @__PURE__ */ ve(Pe, 5, 1), lt = function(e) {
+var Aa = /* @__PURE__ */ ve(Ee, 9, 0), Sa = /* @__PURE__ */ ve(Ee, 9, 1), za = /* @__PURE__ */ ve(Pe, 5, 0), Ta = /* @__PURE__ */ ve(Pe, 5, 1), lt = function(e) {
   for (var t = e[0], n = 1; n < e.length; ++n)
     e[n] > t && (t = e[n]);
   return t;
@@ -1367,7 +1367,7 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /
       var F = ce(e, v + 1, 3);
       if (v += 3, F)
         if (F == 1)
-          b = za, q = Ta, A = 9, _ = 5;
+          b = Sa, q = Ta, A = 9, _ = 5;
         else if (F == 2) {
           var T = ce(e, v, 31) + 257, C = ce(e, v + 10, 15) + 4, g = T + ce(e, v + 5, 31) + 1;
           v += 14;
@@ -1381,8 +1381,8 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /
             if (k < 16)
               m[U++] = k;
             else {
-              var R = 0, S = 0;
-              for (k == 16 ? (S = 3 + ce(e, v, 3), v += 2, R = m[U - 1]) : k == 17 ? (S = 3 + ce(e, v, 7), v += 3) : k == 18 && (S = 11 + ce(e, v, 127), v += 7); S--; )
+              var R = 0, z = 0;
+              for (k == 16 ? (z = 3 + ce(e, v, 3), v += 2, R = m[U - 1]) : k == 17 ? (z = 3 + ce(e, v, 7), v += 3) : k == 18 && (z = 11 + ce(e, v, 127), v += 7); z--; )
                 m[U++] = R;
             }
           }
@@ -1542,9 +1542,9 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /
   var se = h + 5 << 3, N = Re(i, Ee) + Re(a, Pe) + s, H = Re(i, p) + Re(a, A) + s + 14 + 3 * K + Re(C, I) + 2 * C[16] + 3 * C[17] + 7 * C[18];
   if (f >= 0 && se <= N && se <= H)
     return Ir(t, u, e.subarray(f, f + h));
-  var R, S, V, D;
+  var R, z, V, D;
   if (me(t, u, 1 + (H < N)), u += 2, H < N) {
-    R = ve(p, b, 0), S = p, V = ve(A, _, 0), D = A;
+    R = ve(p, b, 0), z = p, V = ve(A, _, 0), D = A;
     var pe = ve(I, U, 0);
     me(t, u, k - 257), me(t, u + 5, T - 1), me(t, u + 10, K - 4), u += 14;
     for (var g = 0; g < K; ++g)
@@ -1556,18 +1556,18 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /
         me(t, u, pe[Z]), u += I[Z], Z > 15 && (me(t, u, Q[g] >> 5 & 127), u += Q[g] >> 12);
       }
   } else
-    R = Aa, S = Ee, V = Sa, D = Pe;
+    R = Aa, z = Ee, V = za, D = Pe;
   for (var g = 0; g < o; ++g) {
     var O = r[g];
     if (O > 255) {
       var Z = O >> 18 & 31;
-      Ne(t, u, R[Z + 257]), u += S[Z + 257], Z > 7 && (me(t, u, O >> 23 & 31), u += Xe[Z]);
+      Ne(t, u, R[Z + 257]), u += z[Z + 257], Z > 7 && (me(t, u, O >> 23 & 31), u += Xe[Z]);
       var ie = O & 31;
       Ne(t, u, V[ie]), u += D[ie], ie > 3 && (Ne(t, u, O >> 5 & 8191), u += Ze[ie]);
     } else
-      Ne(t, u, R[O]), u += S[O];
+      Ne(t, u, R[O]), u += z[O];
   }
-  return Ne(t, u, R[256]), u + S[256];
+  return Ne(t, u, R[256]), u + z[256];
 }, $a = /* @__PURE__ */ new kt([65540, 131080, 131088, 131104, 262176, 1048704, 1048832, 2114560, 2117632]), Nr = /* @__PURE__ */ new J(0), Ia = function(e, t, n, r, i, a) {
   var s = a.z || e.length, o = new J(r + s + 5 * (1 + Math.ceil(s / 7e3)) + i), f = o.subarray(r, o.length - i), h = a.l, u = (a.r || 0) & 7;
   if (t) {
@@ -1580,10 +1580,10 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /
         var R = s - m;
         if ((C > 7e3 || I > 24576) && (R > 423 || !h)) {
           u = pr(e, f, 0, E, x, T, g, I, K, m - K, u), I = C = g = 0, K = m;
-          for (var S = 0; S < 286; ++S)
-            x[S] = 0;
-          for (var S = 0; S < 30; ++S)
-            T[S] = 0;
+          for (var z = 0; z < 286; ++z)
+            x[z] = 0;
+          for (var z = 0; z < 30; ++z)
+            T[z] = 0;
         }
         var V = 2, D = 0, pe = b, P = N - H & 32767;
         if (R > 2 && se == k(m - P))
@@ -1594,8 +1594,8 @@ var Aa = /* @__PURE__ */ ve(Ee, 9, 0), za = /* @__PURE__ */ ve(Ee, 9, 1), Sa = /
               if (O > V) {
                 if (V = O, D = P, O > X)
                   break;
-                for (var ie = Math.min(P, O - 2), j = 0, S = 0; S < ie; ++S) {
-                  var ge = m - P + S & 32767, Ae = A[ge], re = ge - Ae & 32767;
+                for (var ie = Math.min(P, O - 2), j = 0, z = 0; z < ie; ++z) {
+                  var ge = m - P + z & 32767, Ae = A[ge], re = ge - Ae & 32767;
                   re > j && (j = re, H = ge);
                 }
               }
@@ -1864,7 +1864,7 @@ function ui(e, t) {
       "drag to move (or hold Space, or drag with the middle button)"
     ]
   ];
-  let a = Y(null), s = Y("brush"), o = Y(1), f = Y(50), h = Y(!0), u = Y(10), v = Y("medium"), p = Y(!1), b = Y(""), q = Y(!1), A = Y(""), _ = Y(1), w = Y(0), F = Y(0), k = Y(Ve([])), E = Y(Ve([])), x, T, C = null, g = new Uint8Array(0), m = new Uint8Array(0), I = {}, U = null, K = null, se = new Uint32Array(256), N = { s: 1, tx: 0, ty: 0 }, H = new Xa(), R = null, S = null, V = null, D = Y(!1), pe = 0;
+  let a = Y(null), s = Y("brush"), o = Y(1), f = Y(50), h = Y(!0), u = Y(10), v = Y("medium"), p = Y(!1), b = Y(""), q = Y(!1), A = Y(""), _ = Y(1), w = Y(0), F = Y(0), k = Y(Ve([])), E = Y(Ve([])), x, T, C = null, g = new Uint8Array(0), m = new Uint8Array(0), I = {}, U = null, K = null, se = new Uint32Array(256), N = { s: 1, tx: 0, ty: 0 }, H = new Xa(), R = null, z = null, V = null, D = Y(!1), pe = 0;
   const P = () => l(a)?.width ?? 0, X = () => l(a)?.height ?? 0, Q = it(() => r.props.height || 600), Z = it(() => l(a)?.classes.find((c) => c.id === l(o)));
   qe(() => {
     const c = r.props.value;
@@ -1886,17 +1886,17 @@ function ui(e, t) {
     if (!c.photo || l(a) && c.key === l(a).key) return;
     const d = c, M = new Image();
     M.onload = () => {
-      C = M, y(a, d, !0), g = gr(d.labels, d.width, d.height), m = g.slice(), I = {}, H.clear(), R = null, y(k, [], !0), y(E, [], !0), y(p, !1), y(b, ""), d.default_class != null && d.classes.some((z) => z.id === d.default_class) ? y(o, d.default_class, !0) : d.classes.some((z) => z.id === l(o)) || y(o, d.classes.find((z) => z.id > 0 && z.id < 255)?.id ?? 0, !0), se = Za(d.classes), U = document.createElement("canvas"), U.width = d.width, U.height = d.height, K = new ImageData(d.width, d.height), j(), Ae(), De(), r.props.value = O({ edit: null }), ge(d.image_id, d.key);
+      C = M, y(a, d, !0), g = gr(d.labels, d.width, d.height), m = g.slice(), I = {}, H.clear(), R = null, y(k, [], !0), y(E, [], !0), y(p, !1), y(b, ""), d.default_class != null && d.classes.some((S) => S.id === d.default_class) ? y(o, d.default_class, !0) : d.classes.some((S) => S.id === l(o)) || y(o, d.classes.find((S) => S.id > 0 && S.id < 255)?.id ?? 0, !0), se = Za(d.classes), U = document.createElement("canvas"), U.width = d.width, U.height = d.height, K = new ImageData(d.width, d.height), j(), Ae(), De(), r.props.value = O({ edit: null }), ge(d.image_id, d.key);
     }, M.src = d.photo;
   }
-  function j(c = 0, d = 0, M = P() - 1, z = X() - 1) {
-    !U || !K || (Ga(U, K, g, se, c, d, M, z), le());
+  function j(c = 0, d = 0, M = P() - 1, S = X() - 1) {
+    !U || !K || (Ga(U, K, g, se, c, d, M, S), le());
   }
   async function ge(c, d) {
     try {
       const M = await r.shared.server.regions({ image_id: c });
       if (!l(a) || l(a).key !== d || !M || M.error) return;
-      for (const z of Object.keys(M)) I[z] = Pa(M[z], P(), X());
+      for (const S of Object.keys(M)) I[S] = Pa(M[S], P(), X());
     } catch (M) {
       console.warn("region maps unavailable", M);
     }
@@ -1948,12 +1948,12 @@ function ui(e, t) {
     !x || !l(a) || (N = Ja(P(), X(), x.clientWidth, x.clientHeight), y(_, N.s, !0), le());
   }
   function Ge(c, d, M) {
-    const z = Math.min(32, Math.max(0.05, N.s * c));
+    const S = Math.min(32, Math.max(0.05, N.s * c));
     N = {
-      s: z,
-      tx: d - (d - N.tx) * z / N.s,
-      ty: M - (M - N.ty) * z / N.s
-    }, y(_, z, !0), le();
+      s: S,
+      tx: d - (d - N.tx) * S / N.s,
+      ty: M - (M - N.ty) * S / N.s
+    }, y(_, S, !0), le();
   }
   function At(c) {
     const d = T.getBoundingClientRect();
@@ -1962,7 +1962,7 @@ function ui(e, t) {
       y: (c.clientY - d.top - N.ty) / N.s
     };
   }
-  function zt(c) {
+  function St(c) {
     return c.x >= 0 && c.y >= 0 && c.x < P() && c.y < X();
   }
   function le() {
@@ -1983,10 +1983,10 @@ function ui(e, t) {
   }
   function Hr(c) {
     if (!l(a)) return;
-    T.focus();
+    T.focus({ preventScroll: !0 });
     const d = At(c);
     if (c.button === 1 || l(D) || l(s) === "pan") {
-      S = {
+      z = {
         mode: "pan",
         last: d,
         sx: c.clientX,
@@ -1996,29 +1996,29 @@ function ui(e, t) {
       }, T.setPointerCapture(c.pointerId);
       return;
     }
-    c.button === 2 && l(s) !== "clicks" || zt(d) && (l(s) === "brush" || l(s) === "eraser" ? (oe(), S = { mode: "paint", last: d, sx: 0, sy: 0, tx: 0, ty: 0 }, T.setPointerCapture(c.pointerId), St(d, d)) : l(s) === "fill" ? Kr(d) : l(s) === "polygon" ? (c.detail >= 2 && l(k).length >= 3 ? Tt() : y(k, [...l(k), d], !0), le()) : l(s) === "clicks" && Yr(d, c.button === 0 && !c.shiftKey));
+    c.button === 2 && l(s) !== "clicks" || St(d) && (l(s) === "brush" || l(s) === "eraser" ? (oe(), z = { mode: "paint", last: d, sx: 0, sy: 0, tx: 0, ty: 0 }, T.setPointerCapture(c.pointerId), zt(d, d)) : l(s) === "fill" ? Kr(d) : l(s) === "polygon" ? (c.detail >= 2 && l(k).length >= 3 ? Tt() : y(k, [...l(k), d], !0), le()) : l(s) === "clicks" && Yr(d, c.button === 0 && !c.shiftKey));
   }
   function Br(c) {
     if (!l(a)) return;
     const d = At(c);
     V = d;
-    const M = Math.floor(d.x), z = Math.floor(d.y);
-    if (zt(d)) {
-      const B = g[z * P() + M];
-      y(A, `x ${M}, y ${z} · ${l(a).classes.find((G) => G.id === B)?.name ?? `class ${B}`}`);
+    const M = Math.floor(d.x), S = Math.floor(d.y);
+    if (St(d)) {
+      const B = g[S * P() + M];
+      y(A, `x ${M}, y ${S} · ${l(a).classes.find((G) => G.id === B)?.name ?? `class ${B}`}`);
     } else y(A, "");
-    S?.mode === "pan" ? N = {
+    z?.mode === "pan" ? N = {
       ...N,
-      tx: S.tx + c.clientX - S.sx,
-      ty: S.ty + c.clientY - S.sy
-    } : S?.mode === "paint" && (St(S.last, d), S.last = d), le();
+      tx: z.tx + c.clientX - z.sx,
+      ty: z.ty + c.clientY - z.sy
+    } : z?.mode === "paint" && (zt(z.last, d), z.last = d), le();
   }
   function Wr() {
-    S?.mode === "paint" && re(), S = null;
+    z?.mode === "paint" && re(), z = null;
   }
-  function St(c, d) {
-    const M = l(s) === "eraser" ? 0 : l(o), [z, B, G, ye] = Wa(g, P(), X(), c, d, l(u), M);
-    G >= z && ye >= B && j(z, B, G, ye);
+  function zt(c, d) {
+    const M = l(s) === "eraser" ? 0 : l(o), [S, B, G, ye] = Wa(g, P(), X(), c, d, l(u), M);
+    G >= S && ye >= B && j(S, B, G, ye);
   }
   async function Kr(c) {
     I[l(v)] || (y(b, "Loading the image's regions…"), await ge(l(a).image_id, l(a).key));
@@ -2043,7 +2043,7 @@ function ui(e, t) {
       return;
     }
     (!R || R.cls !== l(o)) && (R = { cls: l(o), base: g.slice() }, y(E, [], !0));
-    const M = l(a).key, z = [
+    const M = l(a).key, S = [
       ...l(E),
       [Math.floor(c.x), Math.floor(c.y), d]
     ];
@@ -2054,7 +2054,7 @@ function ui(e, t) {
         width: P(),
         height: X(),
         class_id: l(o),
-        points: z,
+        points: S,
         scale: l(v),
         labels: La(R.base)
       });
@@ -2063,7 +2063,7 @@ function ui(e, t) {
         y(b, B.error, !0);
         return;
       }
-      oe(!0), g = gr(B.labels, P(), X()), y(E, z, !0), j(), re(), y(b, "");
+      oe(!0), g = gr(B.labels, P(), X()), y(E, S, !0), j(), re(), y(b, "");
     } catch (B) {
       y(b, `Refine failed: ${B}`);
     } finally {
@@ -2095,7 +2095,7 @@ function ui(e, t) {
       return;
     }
     if (c.altKey) return;
-    const M = l(a).classes.find((B) => B.key.toLowerCase() === d), z = {
+    const M = l(a).classes.find((B) => B.key.toLowerCase() === d), S = {
       b: "brush",
       e: "eraser",
       f: "fill",
@@ -2103,7 +2103,7 @@ function ui(e, t) {
       c: "clicks"
     };
     if (M) Et(M.id);
-    else if (z[d]) Mt(z[d]);
+    else if (S[d]) Mt(S[d]);
     else if (d === "h") y(h, !l(h));
     else if (d === "v") De();
     else if (d === "[") y(u, Math.max(1, l(u) - 2), !0);
@@ -2134,41 +2134,41 @@ function ui(e, t) {
   var It = W(He);
   {
     var Jr = (c) => {
-      var d = ti(), M = W(d), z = $(M);
+      var d = ti(), M = W(d), S = $(M);
       {
         var B = (G) => {
           var ye = ei(), fe = W(ye);
-          ze(() => ne(fe, `· ${l(a).title ?? ""}`)), he(G, ye);
+          Se(() => ne(fe, `· ${l(a).title ?? ""}`)), he(G, ye);
         };
-        Se(z, (G) => {
+        ze(S, (G) => {
           l(a)?.title && G(B);
         });
       }
-      ze(() => ne(M, r.shared.label)), he(c, d);
+      Se(() => ne(M, r.shared.label)), he(c, d);
     };
-    Se(It, (c) => {
+    ze(It, (c) => {
       r.shared.label && c(Jr);
     });
   }
   var Nt = $(It, 2), Rt = W(Nt);
   sr(Rt, 17, () => i, ra, (c, d) => {
     var M = it(() => Xn(l(d), 4));
-    let z = () => l(M)[0], B = () => l(M)[1], G = () => l(M)[2], ye = () => l(M)[3];
+    let S = () => l(M)[0], B = () => l(M)[1], G = () => l(M)[2], ye = () => l(M)[3];
     var fe = ni();
     let jt;
-    fe.__click = () => Mt(z());
+    fe.__click = () => Mt(S());
     var er = W(fe), _n = $(er);
     {
       var pn = (nt) => {
         var tr = ri(), gn = W(tr);
-        ze(() => ne(gn, G())), he(nt, tr);
+        Se(() => ne(gn, G())), he(nt, tr);
       };
-      Se(_n, (nt) => {
+      ze(_n, (nt) => {
         G() && nt(pn);
       });
     }
-    ze(() => {
-      jt = Ie(fe, 1, "tool svelte-49zqag", null, jt, { active: l(s) === z() }), te(fe, "data-testid", `tool-${z()}`), te(fe, "aria-pressed", l(s) === z()), te(fe, "title", `${B()}${G() ? ` (${G()})` : ""}: ${ye()}`), ne(er, B());
+    Se(() => {
+      jt = Ie(fe, 1, "tool svelte-49zqag", null, jt, { active: l(s) === S() }), te(fe, "data-testid", `tool-${S()}`), te(fe, "aria-pressed", l(s) === S()), te(fe, "title", `${B()}${G() ? ` (${G()})` : ""}: ${ye()}`), ne(er, B());
     }), he(c, fe);
   });
   var Ut = $(Rt, 2), Ft = $(W(Ut)), Qr = $(Ft, 2), jr = W(Qr), Ot = $(Ut, 2), Lt = $(W(Ot)), Je = W(Lt);
@@ -2197,11 +2197,11 @@ function ui(e, t) {
   var Yt = $(Nt, 2);
   sr(Yt, 21, () => l(a)?.classes ?? [], (c) => c.id, (c, d) => {
     var M = ai();
-    let z;
+    let S;
     M.__click = () => Et(l(d).id);
     var B = W(M), G = $(B), ye = W(G), fe = $(G, 1, !0);
-    ze(() => {
-      z = Ie(M, 1, "chip svelte-49zqag", null, z, { active: l(o) === l(d).id }), te(M, "data-testid", `class-${l(d).id}`), te(M, "aria-checked", l(o) === l(d).id), te(M, "title", `${l(d).name} (key ${l(d).key})`), lr(B, `background:${l(d).color}`), ne(ye, l(d).key), ne(fe, l(d).name);
+    Se(() => {
+      S = Ie(M, 1, "chip svelte-49zqag", null, S, { active: l(o) === l(d).id }), te(M, "data-testid", `class-${l(d).id}`), te(M, "aria-checked", l(o) === l(d).id), te(M, "title", `${l(d).name} (key ${l(d).key})`), lr(B, `background:${l(d).color}`), ne(ye, l(d).key), ne(fe, l(d).name);
     }), he(c, M);
   });
   var We = $(Yt, 2), ee = W(We);
@@ -2214,7 +2214,7 @@ function ui(e, t) {
       var d = ii();
       he(c, d);
     };
-    Se(an, (c) => {
+    ze(an, (c) => {
       l(a) || c(sn);
     });
   }
@@ -2225,7 +2225,7 @@ function ui(e, t) {
       var d = si();
       he(c, d);
     };
-    Se(Jt, (c) => {
+    ze(Jt, (c) => {
       l(q) && c(un);
     });
   }
@@ -2235,7 +2235,7 @@ function ui(e, t) {
       var d = oi();
       he(c, d);
     };
-    Se(Qt, (c) => {
+    ze(Qt, (c) => {
       l(p) && c(dn);
     });
   }
@@ -2243,13 +2243,13 @@ function ui(e, t) {
   {
     var vn = (c) => {
       var d = li(), M = W(d);
-      ze(() => ne(M, l(b))), he(c, d);
+      Se(() => ne(M, l(b))), he(c, d);
     };
-    Se(hn, (c) => {
+    ze(hn, (c) => {
       l(b) && c(vn);
     });
   }
-  ze(
+  Se(
     (c, d) => {
       $t = Ie(He, 1, "mask-editor svelte-49zqag", null, $t, { hidden: !r.shared.visible }), te(He, "id", r.shared.elem_id), ne(jr, l(u)), ne(tn, `${l(f) ?? ""}%`), Bt = Ie(Be, 1, "tool svelte-49zqag", null, Bt, { active: l(h) }), te(Be, "aria-pressed", l(h)), je.disabled = !l(w), et.disabled = !l(F), ne(rn, `${c ?? ""}%`), rt.disabled = !l(p), lr(We, `height:${l(Q)}px`), te(ee, "data-key", l(a)?.key ?? ""), te(ee, "data-class", l(o)), te(ee, "data-dirty", l(p)), te(ee, "data-opacity", l(f)), te(ee, "data-overlay", l(h)), te(ee, "data-busy", l(q)), Vt = Ie(ee, 1, "svelte-49zqag", null, Vt, { pan: l(s) === "pan" || l(D) }), ne(ln, d), ne(fn, l(Z) ? `class: ${l(Z).name}` : ""), ne(cn, l(A));
     },
