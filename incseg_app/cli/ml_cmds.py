@@ -17,7 +17,7 @@ from ..services.labeling import (localisation_warnings, start_pseudo_labeling, s
 from ..services.predict import predict
 from ..services.reports import version_report
 from ..services.runner import JobRunner
-from ..services.training import TrainRequest, list_methods, plan_step, start_training
+from ..services.training import DEFAULT_METHOD, TrainRequest, list_methods, plan_step, start_training
 from .base import cli, ml_options, print_table, progress_bar, storage_option, store
 
 
@@ -82,7 +82,7 @@ def pseudo_label_cmd(redo_rejected: bool, from_corrections: bool) -> None:
 @cli.command("train")
 @storage_option
 @ml_options
-@click.option("--method", default="finetune", show_default=True, help="See `incseg methods`.")
+@click.option("--method", default=DEFAULT_METHOD, show_default=True, help="See `incseg methods`.")
 @click.option("--class", "classes", multiple=True, help="New class name or id to learn (default: every class "
                                                         "tagged on training images that the parent lacks).")
 @click.option("--off", "parts_off", multiple=True, help="Switch a method part off (ablation; repeatable).")
@@ -94,16 +94,18 @@ def pseudo_label_cmd(redo_rejected: bool, from_corrections: bool) -> None:
 @click.option("--parent", "parent_id", type=int, default=None, help="Parent version (default: the active one).")
 @click.option("--from-scratch", is_flag=True, help="Start a new root version instead of extending the parent.")
 @click.option("--name", default="", help="Version name (default: the new classes and the method).")
+@click.option("--validate-on-drafts", is_flag=True, help="Also validate on val drafts nobody reviewed (off: IoU and "
+                                                         "forgetting come from reviewed masks only).")
 @click.option("--dry-run", is_flag=True, help="Show the plan only.")
 def train_cmd(method: str, classes: tuple[str, ...], parts_off: tuple[str, ...], epochs: int | None,
               batch_size: int | None, crop_size: int | None, lr: float | None, accepted_only: bool,
-              parent_id: int | None, from_scratch: bool, name: str, dry_run: bool) -> None:
+              parent_id: int | None, from_scratch: bool, name: str, validate_on_drafts: bool, dry_run: bool) -> None:
     """Train one class step from the active (or given) version and make the result active."""
     from ..services.classes import get_class
 
     ctx = store()
     new_ids = tuple(get_class(ctx, int(c) if c.isdigit() else c).id for c in classes) or None
-    plan = plan_step(ctx, new_ids, accepted_only, parent_id, method, from_scratch)
+    plan = plan_step(ctx, new_ids, accepted_only, parent_id, method, from_scratch, validate_on_drafts)
     click.echo(f"parent: {plan.parent_name or 'none (new base version)'}; old classes: "
                f"{', '.join(plan.old_classes) or '-'}; new: {', '.join(plan.new_classes) or '-'}")
     click.echo(f"{plan.n_train_images} training image(s) {plan.mask_counts}; {plan.n_val_images} validation image(s)")
@@ -112,7 +114,7 @@ def train_cmd(method: str, classes: tuple[str, ...], parts_off: tuple[str, ...],
     if dry_run:
         return
     request = TrainRequest(method, new_ids, parts_off, epochs, batch_size, crop_size, lr, accepted_only, parent_id,
-                           from_scratch, name)
+                           from_scratch, name, validate_on_drafts)
     runner = JobRunner(ctx)
     done = _follow(runner, start_training(ctx, runner, request), f"training ({method})")
     _print_report(done.result["version_id"])

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.errors import ConflictError, ValidationError
 from ..storage import BlobStore, Database, migrate
-from ..storage.repositories import ImageRepo, MaskRepo, VersionRepo
+from ..storage.repositories import ImageRepo, MaskRepo, TrashRepo, VersionRepo
 from .ml_settings import MLSettings
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,10 @@ class BlobGuard:
 
 
 def referenced_shas(session: Session) -> set[str]:
-    """Every blob a DB row points at (images, mask revisions, checkpoints and their shards)."""
-    return ImageRepo(session).all_shas() | MaskRepo(session).all_shas() | VersionRepo(session).all_shas()
+    """Every blob a DB row points at (images, mask revisions, checkpoints and their shards, and what
+    deleted images in the trash keep until a purge)."""
+    return (ImageRepo(session).all_shas() | MaskRepo(session).all_shas() | VersionRepo(session).all_shas()
+            | TrashRepo(session).all_shas())
 
 
 class AppContext:
@@ -168,4 +170,7 @@ def open_store(path: Path | str | None = None, settings: StoreSettings | None = 
     root.mkdir(parents=True, exist_ok=True)
     migrate(url or root / DB_NAME, settings.busy_timeout_ms)
     log.debug("opened store %s (database %s)", root, url or DB_NAME)
-    return AppContext(root.resolve(), settings, ml, url)
+    ctx = AppContext(root.resolve(), settings, ml, url)
+    from .weights_settings import apply_stored_weights  # (a module that itself imports this one)
+    apply_stored_weights(ctx)  # weight paths saved with the store fill what ``ml`` leaves empty
+    return ctx

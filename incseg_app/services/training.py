@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..domain.config import MethodConfig, ModelConfig, TrainConfig, to_dict
@@ -34,12 +34,16 @@ from .features import feature_cache
 from .images import list_images
 from ..storage.db import retry_busy
 from .jobs import STATUS_RETRY_S
+from .job_metrics import LOSS, MetricsWriter
 from .ml_settings import check_encoder_weights
 from .runner import JobControl, Launcher
 from .store_data import Entry, StoreDataset, labelled_entries
 
 log = logging.getLogger(__name__)
 
+# The method a new step uses unless the user picks another: the incremental method that kept old
+# classes best in the latest measured benchmark (docs/benchmarks.md, CamVid 6-5: mib). Change it here only.
+DEFAULT_METHOD = "mib"
 GPU_WORKERS = 4  # DataLoader workers of a GPU step (decoding and augmenting keep up with the device)
 
 
@@ -62,9 +66,11 @@ class TrainRequest:
 
     ``parent_version_id``: None = the active version; ``from_scratch`` starts a new root version.
     ``parts_off``: part names of the method to switch off (ablation).
+    ``validate_on_drafts``: also validate on val images whose draft nobody reviewed (off by default:
+    IoU and forgetting are then measured on reviewed masks only).
     """
 
-    method: str = "finetune"
+    method: str = DEFAULT_METHOD
     new_class_ids: tuple[int, ...] | None = None
     parts_off: tuple[str, ...] = ()
     epochs: int | None = None
@@ -75,6 +81,7 @@ class TrainRequest:
     parent_version_id: int | None = None
     from_scratch: bool = False
     name: str = ""
+    validate_on_drafts: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class StepPlan:
     mask_counts: dict[str, int]
     warnings: list[str]
     entries: tuple[Entry, ...] = ()
+    val_counts: dict[str, int] = field(default_factory=dict)  # validation masks by kind ("ground truth", ...)
+    val_drafts_skipped: int = 0  # val images whose unreviewed draft does not validate the step
+    validate_on_drafts: bool = False
 
 
 def _parent(ctx: AppContext, parent_version_id: int | None, from_scratch: bool) -> ModelVersion | None:
@@ -111,8 +121,10 @@ def _mask_label(e: Entry) -> str:
 
 
 def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None = None, accepted_only: bool = False,
-              parent_version_id: int | None = None, method: str = "finetune", from_scratch: bool = False) -> StepPlan:
-    """Resolve the parent, the new classes and the training images of a step (nothing is written)."""
+              parent_version_id: int | None = None, method: str = DEFAULT_METHOD, from_scratch: bool = False,
+              validate_on_drafts: bool = False) -> StepPlan:
+    """Resolve the parent, the new classes, the training images and the validation masks of a step
+    (nothing is written)."""
     joint = get_method(method).joint
     parent = _parent(ctx, parent_version_id, from_scratch)
     parent_ids = parent.class_ids if parent is not None else (0,)
@@ -140,17 +152,24 @@ def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None
     for cid in new:
         if tagged[cid] == 0:
             warnings.append(f"class {classes[cid].name!r} has no training image with a usable mask")
-    n_val = len(labelled_entries(ctx, Split.VAL, include_pseudo=False))
+    val = labelled_entries(ctx, Split.VAL, include_pseudo=validate_on_drafts)
+    drafts = sum(1 for e in labelled_entries(ctx, Split.VAL, include_pseudo=True)
+                 if e.mask.status == ReviewStatus.TO_REVIEW)
+    n_val = len(val)
     if n_val == 0:
-        warnings.append("no validation images with accepted masks: the version will have no IoU or forgetting "
-                        "report (move some labelled images to the val split)")
+        warnings.append("no validation images with reviewed masks: the version will have no IoU or forgetting "
+                        "report (review the val drafts, or move some labelled images to the val split)")
+    if drafts and not validate_on_drafts:
+        warnings.append(f"{drafts} val image(s) have only an unreviewed draft: they do not validate the step (review "
+                        "them, or tick 'validate on drafts' to measure on them anyway)")
     pending = sum(1 for e in step_entries if e.mask.status == ReviewStatus.TO_REVIEW)
     if pending:
-        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'accepted only' to skip them)")
+        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'reviewed masks only' to skip them)")
     return StepPlan(parent.id if parent else None, parent.name if parent else None,
                     [classes[c].name for c in parent_ids[1:] if c in classes], [classes[c].name for c in new], new,
                     len(step_entries), n_val, dict(Counter(_mask_label(e) for e in step_entries)), warnings,
-                    step_entries)
+                    step_entries, dict(Counter(_mask_label(e) for e in val)), 0 if validate_on_drafts else drafts,
+                    validate_on_drafts)
 
 
 def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:
@@ -186,7 +205,7 @@ def _resume_dir(ctx: AppContext, config: dict) -> Path:
 def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
     """The step's plan, refusing a step with nothing new to learn or no training masks."""
     plan = plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
-                     request.from_scratch)
+                     request.from_scratch, request.validate_on_drafts)
     if not plan.new_class_ids:
         raise ValidationError("nothing new to learn: every class tagged on a training image is already in the "
                               "parent version (add a class and tag or label images of it)")
@@ -209,7 +228,9 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
     config = {"model": to_dict(model_cfg), "train": to_dict(train_cfg), "method": to_dict(method_cfg),
               "new_class_ids": list(plan.new_class_ids), "labeling": to_dict(ctx.ml.labeling),
               "data": {"train_mask_ids": [e.mask.id for e in plan.entries], "counts": plan.mask_counts},
-              "eval": {"val_fingerprint": val_fingerprint(ctx), "max_side": ctx.ml.eval_max_side}}
+              "eval": {"val_fingerprint": val_fingerprint(ctx, request.validate_on_drafts),
+                       "max_side": ctx.ml.eval_max_side, "include_drafts": request.validate_on_drafts,
+                       "val_counts": plan.val_counts}}
     name = request.name.strip() or f"+{'+'.join(plan.new_classes)} ({request.method})"
     version = versions.create_version(ctx, name, parent_ids + plan.new_class_ids, request.method, config,
                                       parent.id if parent else None, control.job_id if control else None)
@@ -237,9 +258,12 @@ def _end_version(ctx: AppContext, version_id: int, status: VersionStatus) -> Non
 def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method, method_cfg: MethodConfig,
          train_cfg: TrainConfig, model_cfg: ModelConfig, parent_ckpt: Checkpoint | None, control: JobControl | None,
          config: dict) -> ModelVersion:
+    metrics = MetricsWriter(ctx, control.job_id) if control is not None else None
+
     def progress(fraction: float, message: str, losses: dict[str, float]) -> None:
-        if control is not None:
-            total = sum(losses.values()) if losses else None
+        if control is not None and metrics is not None:
+            metrics.add(fraction, losses)  # the chart's rows, written here so they work from any process
+            total = losses.get(LOSS) if losses else None
             loss = f" · loss {total:.4f}" if total is not None else ""
             control.progress(0.9 * fraction, f"training: {message}{loss}")
 
@@ -248,10 +272,14 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
     if memory_sha and ctx.blobs.exists(memory_sha):
         inputs["memory"] = ctx.blobs.get_bytes(memory_sha)
     resume_dir = _resume_dir(ctx, {**config, "parent": version.parent_id})
-    result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
-                                  plan.new_class_ids, parent_ckpt, progress=progress,
-                                  should_cancel=control.should_cancel if control else None,
-                                  resume_dir=resume_dir, inputs=inputs, feature_cache=feature_cache(ctx))
+    try:
+        result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
+                                      plan.new_class_ids, parent_ckpt, progress=progress,
+                                      should_cancel=control.should_cancel if control else None,
+                                      resume_dir=resume_dir, inputs=inputs, feature_cache=feature_cache(ctx))
+    finally:
+        if metrics is not None:
+            metrics.flush()
     extra: dict = {"losses": result.losses, "seconds": result.seconds, "images_per_second": result.images_per_second,
                    "peak_memory_mb": result.peak_memory_mb, "feature_path": result.feature_path}
     memory = result.outputs.get("memory")
@@ -266,7 +294,8 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
     sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra)
     if control is not None:
         control.progress(0.92, "evaluating on the validation images")
-    evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None)
+    evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None,
+                     include_drafts=plan.validate_on_drafts)
     ready = retry_busy(lambda: versions.mark_ready(ctx, version.id, sha, result.seconds,
                                                    checkpoint_blobs(ctx.blobs, sha) | blob_shas, activate=True),
                        STATUS_RETRY_S, f"mark version {version.id} ready")  # ready + active: one transaction
