@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +40,7 @@ class StoreSettings:
     max_zip_entries: int = 20_000
     busy_timeout_ms: int = 30_000
     parallel_training: bool = False
+    import_batch: int = 500  # rows per write transaction of an import: the write lock is held that long only
 
     @classmethod
     def from_env(cls) -> "StoreSettings":
@@ -87,8 +88,9 @@ class BlobGuard:
         self.used.add(sha)
         return sha
 
-    def verify(self) -> None:
-        missing = sorted(sha for sha in self.used if not self.ctx.blobs.exists(sha))
+    def verify(self, shas: Iterable[str] | None = None) -> None:
+        """Every blob of this call (or only ``shas``) still exists; ConflictError otherwise."""
+        missing = sorted(sha for sha in (self.used if shas is None else shas) if not self.ctx.blobs.exists(sha))
         if missing:
             raise ConflictError(f"{len(missing)} file(s) were removed by a concurrent failed import; try again")
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from ..domain.enums import MaskKind, ReviewStatus, Split
 from ..domain.errors import BadFileError, ConflictError, ValidationError
@@ -28,6 +29,7 @@ from ..storage.repositories import ClassRepo, ImageRepo, MaskRepo
 from .archives import extract_zip
 from .classes import add_class
 from .context import AppContext, BlobGuard
+from .leases import commit_in_batches, hold_lease
 from .imageio import (IMAGE_SUFFIXES, ImageInfo, class_pixels, decode_mask, encode_mask,
                       validate_image)
 
@@ -64,6 +66,9 @@ class _Pair:
     split: Split
     image: Path
     label: Path | None
+
+
+_Checked = tuple[_Pair, str, ImageInfo, "str | None", dict[int, int]]  # pair, image sha, info, mask sha, class pixels
 
 
 def read_spec(path: Path | None) -> DatasetSpec:
@@ -136,8 +141,7 @@ def _lut(spec: DatasetSpec, mapping: dict[int, int]) -> tuple[np.ndarray, np.nda
     return lut, allowed
 
 
-def _check_pair(ctx: AppContext, guard: BlobGuard, pair: _Pair, lut: np.ndarray,
-                allowed: np.ndarray) -> tuple[_Pair, str, ImageInfo, str | None, dict[int, int]]:
+def _check_pair(ctx: AppContext, guard: BlobGuard, pair: _Pair, lut: np.ndarray, allowed: np.ndarray) -> _Checked:
     limits = ctx.settings
     if pair.image.stat().st_size > limits.max_file_bytes:
         raise BadFileError(pair.name, f"the file is over the {limits.max_file_bytes / 2**20:.0f} MiB limit")
@@ -185,19 +189,27 @@ def _import_folder(ctx: AppContext, root: Path, split: Split | None,
         mapping, to_create = _plan(ClassRepo(s), spec)
     lut, allowed = _lut(spec, mapping)
     report = DatasetReport(class_map=dict(mapping))
-    with ctx.blob_guard() as guard:
+    with hold_lease(ctx, "dataset import", f"dataset import of {len(pairs):,} image(s) from {root}",
+                    len(pairs)) as lease, ctx.blob_guard() as guard:
         checked = []
         for i, pair in enumerate(pairs):
             checked.append(_check_pair(ctx, guard, pair, lut, allowed))
             if progress:
-                progress(0.95 * (i + 1) / len(pairs), f"checked {pair.name}")
-        with ctx.unit_of_work(write=True) as s:
-            guard.verify()
-            if _plan(ClassRepo(s), spec) != (mapping, to_create):
-                raise ConflictError("classes changed while the dataset was being imported; run the import again")
-            report.classes_created = [add_class(ClassRepo(s), name) for name in to_create]
-            for item in checked:
-                _register(ImageRepo(s), MaskRepo(s), item, report)
+                progress(0.9 * (i + 1) / len(pairs), f"checked {pair.name}")
+
+        def register(s: Session, batch: list[_Checked]) -> None:
+            if not report.classes_created and to_create:  # the first batch creates the missing classes
+                if _plan(ClassRepo(s), spec) != (mapping, to_create):
+                    raise ConflictError("classes changed while the dataset was being imported; run the import again")
+                report.classes_created = [add_class(ClassRepo(s), name) for name in to_create]
+            _register(ImageRepo(s), MaskRepo(s), batch, report)
+
+        def committed(done: int, total: int) -> None:
+            if progress:
+                progress(0.9 + 0.1 * done / total, f"registered {done:,} of {total:,} image(s)")
+
+        commit_in_batches(ctx, guard, lease, checked, lambda c: c[1], lambda c: (c[1],) + ((c[3],) if c[3] else ()),
+                          register, committed)
     if progress:
         progress(1.0, f"imported {report.images} image(s), {report.masks} mask(s)")
     log.info("dataset %s: %d new images, %d masks, %d classes created", root, report.images, report.masks,
@@ -205,23 +217,26 @@ def _import_folder(ctx: AppContext, root: Path, split: Split | None,
     return report
 
 
-def _register(images: ImageRepo, masks: MaskRepo, item: tuple[_Pair, str, ImageInfo, str | None, dict[int, int]],
-              report: DatasetReport) -> None:
-    pair, sha, info, mask_sha, pixels = item
-    existing = images.get_by_sha(sha)
-    if existing is None:
-        image_id = images.add(sha, info.width, info.height, pair.split, pair.name, sorted(pixels)).id
-        report.images += 1
-    else:
-        image_id = existing.id
-        images.add_tags(image_id, sorted(pixels))
-        report.duplicates += 1
-    if mask_sha is None:
-        report.unlabelled.append(pair.name)
-        return
-    head = masks.head(image_id)
-    if head is not None and head.sha256 == mask_sha and head.kind == MaskKind.GROUND_TRUTH:
-        return
-    masks.add(image_id, MaskKind.GROUND_TRUTH, ReviewStatus.ACCEPTED, mask_sha, head.id if head else None,
-              pixels, source="ground truth import")
-    report.masks += 1
+def _register(images: ImageRepo, masks: MaskRepo, batch: list[_Checked], report: DatasetReport) -> None:
+    """Insert a batch set-wise: new images with their tags, tags merged into known images, and a
+    ground-truth revision wherever the image's newest revision is not already this label."""
+    existing = images.ids_by_sha(sha for _, sha, _, _, _ in batch)
+    fresh = [item for item in batch if item[1] not in existing]
+    added = images.add_many([(sha, info.width, info.height, pair.split, pair.name) for pair, sha, info, _, _ in fresh],
+                            {n: sorted(item[4]) for n, item in enumerate(fresh)})
+    ids = {**existing, **{r.sha256: r.id for r in added}}
+    images.merge_tags({existing[sha]: sorted(pixels) for _, sha, _, _, pixels in batch if sha in existing})
+    report.images += len(added)
+    report.duplicates += len(batch) - len(added)
+    report.unlabelled += [pair.name for pair, _, _, mask_sha, _ in batch if mask_sha is None]
+    heads = masks.heads(ids[sha] for _, sha, _, mask_sha, _ in batch if mask_sha is not None)
+    new_masks = []
+    for _, sha, _, mask_sha, pixels in batch:
+        if mask_sha is None:
+            continue
+        head = heads.get(ids[sha])
+        if head is None or head.sha256 != mask_sha or head.kind != MaskKind.GROUND_TRUTH:
+            new_masks.append((ids[sha], MaskKind.GROUND_TRUTH, ReviewStatus.ACCEPTED, mask_sha,
+                              head.id if head else None, pixels))
+    masks.add_many(new_masks, source="ground truth import")
+    report.masks += len(new_masks)

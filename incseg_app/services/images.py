@@ -1,10 +1,15 @@
 """Image import (files, folders, zips, uploads), listing/filtering, tags, split, pixel access.
 
-Imports are all-or-nothing: every file is content-checked and its blob written first, then all rows
-are inserted in one short write transaction; if anything fails, blobs written by this call are
-removed again, so the store is exactly as it was. With ``skip_invalid=True`` bad files are
-reported in ``ImportReport.skipped`` instead. A file whose content is already stored is not
-imported twice: its new tags are merged into the existing image (``ImportReport.duplicates``).
+Imports check before they register: every file is content-checked and its blob written first, then
+the rows are inserted in write transactions of at most ``StoreSettings.import_batch`` images, so
+another process never waits more than one short batch for the write lock. A bad file stops the
+import before any row is written, and the blobs written by this call are removed again, so the store
+is exactly as it was; with ``skip_invalid=True`` bad files are reported in ``ImportReport.skipped``
+instead. Each batch is all-or-nothing; a crash between batches leaves whole batches visible, and
+running the same import again adds exactly the rest. While it runs, the import holds a lease
+(``leases.hold_lease``) that keeps ``doctor --repair`` away from its blobs. A file whose content is
+already stored is not imported twice: its new tags are merged into the existing image
+(``ImportReport.duplicates``).
 """
 from __future__ import annotations
 
@@ -16,13 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from ..domain.enums import ReviewStatus, Split
 from ..domain.errors import BadFileError, NotFoundError, ValidationError
 from ..domain.records import ImageRecord
 from ..storage.repositories import ClassRepo, ImageRepo
 from .archives import iter_zip_members, read_zip_member, safe_relative_name
-from .context import AppContext, StoreSettings
+from .context import AppContext, BlobGuard, StoreSettings
+from .leases import commit_in_batches, hold_lease
 from .imageio import IMAGE_SUFFIXES, ImageInfo, decode_rgb, validate_image
 
 log = logging.getLogger(__name__)
@@ -126,24 +133,18 @@ def import_items(ctx: AppContext, items: Sequence[ImportItem], tags: Sequence[st
     split = Split(split)
     with ctx.unit_of_work() as s:
         tag_ids = resolve_tags(ClassRepo(s), tags)
-    limits = ctx.settings
-    with ctx.blob_guard() as guard:
-        checked: list[tuple[str, str, ImageInfo]] = []
-        for i, item in enumerate(items):
-            try:
-                data = item.read()
-                info = validate_image(data, item.name, limits.max_file_bytes, limits.max_pixels)
-            except BadFileError as exc:
-                if not skip_invalid:
-                    raise
-                report.skipped.append((item.name, exc.reason))
-                continue
-            checked.append((item.name, guard.put(data), info))
+    with hold_lease(ctx, "image import", f"import of {len(items):,} image file(s)", len(items)) as lease, \
+            ctx.blob_guard() as guard:
+        checked = _check_items(ctx, guard, items, skip_invalid, report, progress)
+
+        def register(s: Session, batch: list[tuple[str, str, ImageInfo]]) -> None:
+            _register(ImageRepo(s), batch, tag_ids, split, report)
+
+        def committed(done: int, total: int) -> None:
             if progress:
-                progress(0.95 * (i + 1) / max(len(items), 1), f"checked {item.name}")
-        with ctx.unit_of_work(write=True) as s:
-            guard.verify()
-            _register(ImageRepo(s), checked, tag_ids, split, report)
+                progress(0.9 + 0.1 * done / max(total, 1), f"registered {done:,} of {total:,} image(s)")
+
+        commit_in_batches(ctx, guard, lease, checked, lambda c: c[1], lambda c: (c[1],), register, committed)
     if progress:
         progress(1.0, f"imported {len(report.imported)} image(s)")
     log.info("imported %d images (%d duplicates, %d skipped)", len(report.imported), len(report.duplicates),
@@ -151,15 +152,38 @@ def import_items(ctx: AppContext, items: Sequence[ImportItem], tags: Sequence[st
     return report
 
 
-def _register(repo: ImageRepo, checked: list[tuple[str, str, ImageInfo]], tag_ids: list[int], split: Split,
+def _check_items(ctx: AppContext, guard: BlobGuard, items: Sequence[ImportItem], skip_invalid: bool,
+                 report: ImportReport, progress: Progress | None) -> list[tuple[str, str, ImageInfo]]:
+    """Read and validate every item, storing its blob: (name, sha256, info) of the good ones."""
+    limits = ctx.settings
+    checked: list[tuple[str, str, ImageInfo]] = []
+    for i, item in enumerate(items):
+        try:
+            data = item.read()
+            info = validate_image(data, item.name, limits.max_file_bytes, limits.max_pixels)
+        except BadFileError as exc:
+            if not skip_invalid:
+                raise
+            report.skipped.append((item.name, exc.reason))
+            continue
+        checked.append((item.name, guard.put(data), info))
+        if progress:
+            progress(0.9 * (i + 1) / max(len(items), 1), f"checked {item.name}")
+    return checked
+
+
+def _register(repo: ImageRepo, batch: list[tuple[str, str, ImageInfo]], tag_ids: list[int], split: Split,
               report: ImportReport) -> None:
-    for name, sha, info in checked:
-        existing = repo.get_by_sha(sha)
-        if existing is None:
-            report.imported.append(repo.add(sha, info.width, info.height, split, name, tag_ids))
-        else:
-            repo.add_tags(existing.id, tag_ids)
-            report.duplicates.append(repo.get(existing.id) or existing)
+    """Insert the batch's new images and merge ``tag_ids`` into the ones already stored (set-wise; the
+    batch holds each content once)."""
+    existing = repo.ids_by_sha(sha for _, sha, _ in batch)
+    new = [(sha, info.width, info.height, split, name) for name, sha, info in batch if sha not in existing]
+    report.imported += repo.add_many(new, tag_ids)
+    dup_ids = [existing[sha] for _, sha, _ in batch if sha in existing]
+    if dup_ids:
+        repo.merge_tags({image_id: tag_ids for image_id in dup_ids})
+        records = {r.id: r for r in repo.by_ids(dup_ids)}
+        report.duplicates += [records[i] for i in dup_ids]
 
 
 def list_images(ctx: AppContext, tag: str | int | None = None, split: Split | None = None,

@@ -13,25 +13,23 @@ import hashlib
 import json
 import logging
 import shutil
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..domain.config import MethodConfig, ModelConfig, TrainConfig, to_dict
-from ..domain.enums import JobKind, MaskKind, ReviewStatus, Split, VersionStatus
+from ..domain.enums import JobKind, VersionStatus
 from ..domain.errors import CancelledError, ValidationError
 from ..domain.records import Job, ModelVersion
 from ..methods.parts import Method
 from ..methods.registry import METHODS, get_method
-from ..storage.repositories import ClassRepo
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
 from ..training.step import run_incremental_step
 from . import versions
 from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
-from .images import list_images
 from .runner import JobControl, JobRunner
-from .store_data import Entry, StoreDataset, labelled_entries
+from .planning import StepPlan, plan_step_for
+from .store_data import StoreDataset
 
 log = logging.getLogger(__name__)
 
@@ -70,80 +68,11 @@ class TrainRequest:
     name: str = ""
 
 
-@dataclass(frozen=True)
-class StepPlan:
-    """What will be trained on what, shown before a step starts."""
-
-    parent_version_id: int | None
-    parent_name: str | None
-    old_classes: list[str]
-    new_classes: list[str]
-    new_class_ids: tuple[int, ...]
-    n_train_images: int
-    n_val_images: int
-    mask_counts: dict[str, int]
-    warnings: list[str]
-    entries: tuple[Entry, ...] = ()
-
-
-def _parent(ctx: AppContext, parent_version_id: int | None, from_scratch: bool) -> ModelVersion | None:
-    if from_scratch:
-        return None
-    if parent_version_id is None:
-        return versions.active_version(ctx)
-    parent = versions.get_version(ctx, parent_version_id)
-    if parent.status != VersionStatus.READY:
-        raise ValidationError(f"version {parent.id} ({parent.name}) is {parent.status.value}; train from a ready version")
-    return parent
-
-
-def _mask_label(e: Entry) -> str:
-    if e.mask.kind == MaskKind.PSEUDO:
-        return "pseudo (accepted)" if e.mask.status == ReviewStatus.ACCEPTED else "pseudo (to review)"
-    return e.mask.kind.value.replace("_", " ")
-
-
 def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None = None, accepted_only: bool = False,
               parent_version_id: int | None = None, method: str = "finetune", from_scratch: bool = False) -> StepPlan:
     """Resolve the parent, the new classes and the training images of a step (nothing is written)."""
-    joint = get_method(method).joint
-    parent = _parent(ctx, parent_version_id, from_scratch)
-    parent_ids = parent.class_ids if parent is not None else (0,)
-    with ctx.unit_of_work() as s:
-        classes = {c.id: c for c in ClassRepo(s).list()}
-    entries = labelled_entries(ctx, Split.TRAIN, include_pseudo=not accepted_only)
-    tagged = Counter(t for e in entries for t in e.tag_ids)
-    by_name = {c.name: cid for cid, c in classes.items()}
-    any_image = {by_name[t] for im in list_images(ctx, split=Split.TRAIN) for t in im.tags if t in by_name}
-    if new_class_ids is None:
-        new = tuple(cid for cid, c in sorted(classes.items())
-                    if cid not in parent_ids and not c.archived and cid in any_image)
-    else:
-        new = tuple(int(c) for c in new_class_ids)
-        for cid in new:
-            if cid not in classes:
-                raise ValidationError(f"unknown class id {cid}")
-            if cid in parent_ids:
-                raise ValidationError(f"class {classes[cid].name!r} is already learned by version {parent.id}")
-            if classes[cid].archived:
-                raise ValidationError(f"class {classes[cid].name!r} is archived; unarchive it to train it")
-    wanted = set(new) | (set(parent_ids[1:]) if joint else set())
-    step_entries = tuple(e for e in entries if parent is None or joint or wanted & set(e.tag_ids))
-    warnings = []
-    for cid in new:
-        if tagged[cid] == 0:
-            warnings.append(f"class {classes[cid].name!r} has no training image with a usable mask")
-    n_val = len(labelled_entries(ctx, Split.VAL, include_pseudo=False))
-    if n_val == 0:
-        warnings.append("no validation images with accepted masks: the version will have no IoU or forgetting "
-                        "report (move some labelled images to the val split)")
-    pending = sum(1 for e in step_entries if e.mask.status == ReviewStatus.TO_REVIEW)
-    if pending:
-        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'accepted only' to skip them)")
-    return StepPlan(parent.id if parent else None, parent.name if parent else None,
-                    [classes[c].name for c in parent_ids[1:] if c in classes], [classes[c].name for c in new], new,
-                    len(step_entries), n_val, dict(Counter(_mask_label(e) for e in step_entries)), warnings,
-                    step_entries)
+    return plan_step_for(ctx, get_method(method).joint, new_class_ids, accepted_only, parent_version_id,
+                         from_scratch)
 
 
 def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:

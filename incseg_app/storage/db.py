@@ -3,23 +3,31 @@
 Every connection gets WAL journaling, ``foreign_keys=ON`` and a busy timeout so readers never fail
 while a job writes. Write units of work start with ``BEGIN IMMEDIATE``: they take SQLite's write
 lock up front, so a read-check-write (e.g. the optimistic check on a mask revision) cannot
-interleave with another writer.
+interleave with another writer. Long writes commit in short batches (see ``services.images``), so a
+writer waits at most one batch; a lock held past the busy timeout all the same becomes a
+``StoreBusyError`` with a message, never a raw ``database is locked``.
+
+Alembic is imported only when the database is not at the newest revision: a CLI command that only
+reads the store (``incseg images list``) starts without it.
 """
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from ..domain.errors import StoreBusyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +60,50 @@ def make_engine(db_path: Path, busy_timeout_ms: int = 30_000, foreign_keys: bool
 
 def alembic_config() -> Config:
     """Alembic config built in code: no alembic.ini is needed on the user's side."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
+
+
+def _file_heads() -> set[str]:
+    """Head revision ids, read from the migration files' ``revision``/``down_revision`` lines."""
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if found := _REVISION.search(source):
+            revisions.add(found.group(1))
+        if down := _DOWN.search(source):
+            downs.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return revisions - downs
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database's Alembic revisions are exactly the migration files' heads (no alembic)."""
+    try:
+        with engine.connect() as conn:
+            current = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except OperationalError:  # no alembic_version table yet: a new store
+        return False
+    return bool(current) and current == _file_heads()
 
 
 def migrate(db_path: Path, busy_timeout_ms: int = 30_000) -> None:
@@ -74,8 +114,10 @@ def migrate(db_path: Path, busy_timeout_ms: int = 30_000) -> None:
     """
     engine = make_engine(db_path, busy_timeout_ms, foreign_keys=False)
     try:
-        if current_revision(engine) == head_revision():
+        if _at_head(engine) or current_revision(engine) == head_revision():
             return
+        from alembic import command
+
         cfg = alembic_config()
         with engine.execution_options(**{_IMMEDIATE: True}).begin() as conn:
             cfg.attributes["connection"] = conn
@@ -90,6 +132,7 @@ class Database:
 
     def __init__(self, db_path: Path, busy_timeout_ms: int = 30_000) -> None:
         self.path = db_path
+        self.busy_timeout_ms = busy_timeout_ms
         self.engine = make_engine(db_path, busy_timeout_ms)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{_IMMEDIATE: True}),
@@ -103,9 +146,23 @@ class Database:
             try:
                 yield session
                 session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                if is_busy(exc):
+                    raise StoreBusyError(
+                        f"the store is busy: another process has held its write lock for more than "
+                        f"{self.busy_timeout_ms / 1000:.0f} s (a long import, a repair or a training step "
+                        "saving its results); nothing was changed, try again in a moment") from exc
+                raise
             except BaseException:
                 session.rollback()
                 raise
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """Whether a database error means "the write lock is taken" (SQLITE_BUSY / SQLITE_LOCKED)."""
+    message = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in message or "database table is locked" in message or "busy" in message

@@ -3,7 +3,8 @@ commit: the service's unit of work does."""
 from .classes import ClassRepo
 from .images import ImageRepo
 from .jobs import JobRepo, SettingsRepo
+from .leases import LeaseRepo
 from .masks import MaskRepo
 from .versions import VersionRepo
 
-__all__ = ["ClassRepo", "ImageRepo", "JobRepo", "MaskRepo", "SettingsRepo", "VersionRepo"]
+__all__ = ["ClassRepo", "ImageRepo", "JobRepo", "LeaseRepo", "MaskRepo", "SettingsRepo", "VersionRepo"]

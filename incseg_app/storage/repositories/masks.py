@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.enums import MaskKind, ReviewStatus, Split
 from ...domain.records import MaskRevision
+from ..chunks import chunked
 from ..orm import ImageRow, ImageTagRow, MaskClassRow, MaskRow
 
 
@@ -39,9 +40,13 @@ class MaskRepo:
     def heads(self, image_ids: Iterable[int] | None = None) -> dict[int, MaskRevision]:
         """Image id -> head revision (only images that have a mask)."""
         q = select(MaskRow).where(MaskRow.id.in_(head_ids_subquery()))
-        if image_ids is not None:
-            q = q.where(MaskRow.image_id.in_(list(image_ids)))
-        return {r.image_id: to_mask(r) for r in self.s.scalars(q)}
+        if image_ids is None:
+            return {r.image_id: to_mask(r) for r in self.s.scalars(q)}
+        out: dict[int, MaskRevision] = {}
+        for chunk in chunked(set(image_ids)):
+            heads = (select(func.max(MaskRow.id)).where(MaskRow.image_id.in_(chunk)).group_by(MaskRow.image_id))
+            out.update((r.image_id, to_mask(r)) for r in self.s.scalars(select(MaskRow).where(MaskRow.id.in_(heads))))
+        return out
 
     def history(self, image_id: int) -> list[MaskRevision]:
         """Every revision of an image, oldest first."""
@@ -59,6 +64,19 @@ class MaskRepo:
         self.s.add_all(MaskClassRow(mask_id=row.id, class_id=c, pixels=int(n)) for c, n in class_pixels.items())
         self.s.flush()
         return to_mask(row)
+
+    def add_many(self, new: Sequence[tuple[int, MaskKind, ReviewStatus, str, int | None, dict[int, int]]],
+                 source: str = "", author: str = "") -> list[MaskRevision]:
+        """Insert revisions given as (image id, kind, status, sha256, parent id, class pixels) with one
+        flush for the rows and one for their per-class pixel counts."""
+        rows = [MaskRow(image_id=image_id, kind=kind.value, status=status.value, sha256=sha, parent_id=parent,
+                        author=author, source=source) for image_id, kind, status, sha, parent, _ in new]
+        self.s.add_all(rows)
+        self.s.flush()
+        self.s.add_all(MaskClassRow(mask_id=row.id, class_id=c, pixels=int(n))
+                       for row, item in zip(rows, new) for c, n in item[5].items())
+        self.s.flush()
+        return [to_mask(r) for r in rows]
 
     def set_status(self, mask_id: int, status: ReviewStatus) -> MaskRevision:
         row = self.s.get(MaskRow, mask_id)
@@ -83,15 +101,23 @@ class MaskRepo:
             q = q.limit(limit)
         return [to_mask(r) for r in self.s.scalars(q)]
 
+    def labelled_query(self, split: Split | None = None,
+                       statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,)) -> Select:
+        """(mask row, image row) of head revisions whose status is in ``statuses`` (of one split)."""
+        q = (select(MaskRow, ImageRow).join(ImageRow, ImageRow.id == MaskRow.image_id)
+             .where(MaskRow.id.in_(head_ids_subquery()), MaskRow.status.in_([s.value for s in statuses])))
+        return q if split is None else q.where(ImageRow.split == split.value)
+
     def labelled(self, split: Split | None = None,
                  statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,)) -> list[MaskRevision]:
         """Head revisions whose status is in ``statuses`` (optionally of one split), by image id."""
-        q = (select(MaskRow).join(ImageRow, ImageRow.id == MaskRow.image_id)
-             .where(MaskRow.id.in_(head_ids_subquery()), MaskRow.status.in_([s.value for s in statuses]))
-             .order_by(MaskRow.image_id))
-        if split is not None:
-            q = q.where(ImageRow.split == split.value)
+        q = self.labelled_query(split, statuses).with_only_columns(MaskRow).order_by(MaskRow.image_id)
         return [to_mask(r) for r in self.s.scalars(q)]
+
+    def count_labelled(self, split: Split | None = None,
+                       statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,)) -> int:
+        q = self.labelled_query(split, statuses).with_only_columns(func.count())
+        return int(self.s.scalar(q) or 0)
 
     def all_shas(self) -> set[str]:
         return set(self.s.scalars(select(MaskRow.sha256)))
