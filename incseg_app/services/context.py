@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..domain.errors import ConflictError, ValidationError
 from ..storage import BlobStore, Database, migrate
 from ..storage.repositories import ImageRepo, MaskRepo, VersionRepo
+from .archives import ZipLimits
 from .ml_settings import MLSettings
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,15 @@ DB_NAME = "incseg.db"
 class StoreSettings:
     """Limits for untrusted input and store-wide policies.
 
-    Env overrides: INCSEG_MAX_FILE_MB, INCSEG_MAX_PIXELS, INCSEG_PARALLEL_TRAINING (1/true/yes lets
-    several training jobs run on one store at once; by default a second one is refused).
+    Env overrides: INCSEG_MAX_FILE_MB, INCSEG_MAX_PIXELS, INCSEG_MAX_ZIP_GB, INCSEG_PARALLEL_TRAINING
+    (1/true/yes lets several training jobs run on one store at once; by default a second one is refused).
     """
 
     max_file_bytes: int = 64 * 1024 * 1024  # per uploaded/imported file
     max_pixels: int = 40_000_000  # width * height of an image or mask (decompression-bomb guard)
     max_zip_entries: int = 20_000
+    max_zip_bytes: int = 16 * 1024**3  # everything one uploaded/imported zip unpacks to
+    max_zip_ratio: float = 100.0  # uncompressed/compressed size of a zip (and of each entry over 1 MiB)
     busy_timeout_ms: int = 30_000
     parallel_training: bool = False
     import_batch: int = 500  # rows per write transaction of an import: the write lock is held that long only
@@ -47,9 +50,15 @@ class StoreSettings:
         base = cls()
         mb = _positive_env("INCSEG_MAX_FILE_MB")
         px = _positive_env("INCSEG_MAX_PIXELS")
+        zip_gb = _positive_env("INCSEG_MAX_ZIP_GB")
         parallel = os.environ.get("INCSEG_PARALLEL_TRAINING", "").strip().lower() in ("1", "true", "yes")
         return cls(max_file_bytes=int(mb * 1024 * 1024) if mb else base.max_file_bytes,
-                   max_pixels=int(px) if px else base.max_pixels, parallel_training=parallel)
+                   max_pixels=int(px) if px else base.max_pixels,
+                   max_zip_bytes=int(zip_gb * 1024**3) if zip_gb else base.max_zip_bytes, parallel_training=parallel)
+
+    @property
+    def zip_limits(self) -> ZipLimits:
+        return ZipLimits(self.max_zip_entries, self.max_file_bytes, self.max_zip_bytes, self.max_zip_ratio)
 
 
 def _positive_env(name: str) -> float | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from .archives import extract_zip
 from .classes import add_class
 from .context import AppContext, BlobGuard
 from .leases import commit_in_batches, hold_lease
+from .tempdirs import DATASET_PREFIX, temp_dir
 from .imageio import (IMAGE_SUFFIXES, ImageInfo, class_pixels, decode_mask, encode_mask,
                       validate_image)
 
@@ -167,9 +167,9 @@ def import_dataset(ctx: AppContext, source: Path | str, split: Split | None = No
     """Import a dataset folder or zip (see the module docstring); ``split`` overrides the folder's split."""
     src = Path(source)
     if src.is_file() and zipfile.is_zipfile(src):
-        with tempfile.TemporaryDirectory(prefix="incseg-dataset-") as tmp:
-            extract_zip(src, Path(tmp), ctx.settings.max_file_bytes, ctx.settings.max_zip_entries)
-            root = Path(tmp)
+        with temp_dir(DATASET_PREFIX) as tmp:  # removed on every exit path; doctor finds a killed run's
+            extract_zip(src, tmp, ctx.settings.zip_limits)
+            root = tmp
             entries = [p for p in root.iterdir() if not p.name.startswith(("__MACOSX", "."))]
             if len(entries) == 1 and entries[0].is_dir():
                 root = entries[0]

@@ -17,7 +17,9 @@ import logging
 import numbers
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +29,7 @@ from ..domain.enums import ReviewStatus, Split
 from ..domain.errors import BadFileError, NotFoundError, ValidationError
 from ..domain.records import ImageRecord
 from ..storage.repositories import ClassRepo, ImageRepo
-from .archives import iter_zip_members, read_zip_member, safe_relative_name
+from .archives import check_directory, open_zip, read_member, safe_relative_name
 from .context import AppContext, BlobGuard, StoreSettings
 from .leases import commit_in_batches, hold_lease
 from .imageio import IMAGE_SUFFIXES, ImageInfo, decode_rgb, validate_image
@@ -83,8 +85,13 @@ def is_hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in name.replace("\\", "/").split("/"))
 
 
-def items_from_paths(paths: Sequence[Path | str], limits: StoreSettings, report: ImportReport) -> list[ImportItem]:
-    """Expand files, folders (recursively, image suffixes only) and zip archives into import items."""
+def items_from_paths(paths: Sequence[Path | str], limits: StoreSettings, report: ImportReport,
+                     archives: ExitStack) -> list[ImportItem]:
+    """Expand files, folders (recursively, image suffixes only) and zip archives into import items.
+
+    Each zip is checked from its directory (``archives.check_directory``) and opened once, on
+    ``archives``; its items read from that open archive, so the caller keeps the stack open while
+    the items are read."""
     items: list[ImportItem] = []
     for raw in paths:
         path = Path(raw)
@@ -96,9 +103,10 @@ def items_from_paths(paths: Sequence[Path | str], limits: StoreSettings, report:
                 else:
                     report.ignored.append(rel)
         elif path.is_file() and zipfile.is_zipfile(path):
-            for name, info in iter_zip_members(path, limits.max_file_bytes, limits.max_zip_entries):
+            zf = archives.enter_context(open_zip(path))
+            for name, info in check_directory(zf, path.name, limits.zip_limits):
                 if Path(name).suffix.lower() in IMAGE_SUFFIXES and not is_hidden(name):
-                    items.append(ImportItem(name, lambda i=info, p=path: read_zip_member(p, i, limits.max_file_bytes)))
+                    items.append(ImportItem(name, partial(read_member, zf, info, path.name, limits.max_file_bytes)))
                 else:
                     report.ignored.append(f"{path.name}:{name}")
         elif path.is_file():
@@ -113,8 +121,9 @@ def import_images(ctx: AppContext, paths: Sequence[Path | str], tags: Sequence[s
                   progress: Progress | None = None) -> ImportReport:
     """Import image files, folders and zip archives with ``tags`` and ``split`` applied to all."""
     report = ImportReport()
-    items = items_from_paths(paths, ctx.settings, report)
-    return import_items(ctx, items, tags, split, skip_invalid, progress, report)
+    with ExitStack() as archives:
+        items = items_from_paths(paths, ctx.settings, report, archives)
+        return import_items(ctx, items, tags, split, skip_invalid, progress, report)
 
 
 def import_uploads(ctx: AppContext, files: Sequence[tuple[str, bytes]], tags: Sequence[str | int] = (),
