@@ -168,7 +168,7 @@ def _files(ctx: AppContext, report: DoctorReport, grace_s: float) -> None:
     report.temp_files = [p for p in temp if not report.busy and _mtime(p) <= cutoff]
     report.stale_dirs = (stale_temp_dirs(ctx.root / "tmp", f"{EXPORT_PREFIX}*", grace_s)
                          + stale_temp_dirs(Path(tempfile.gettempdir()), f"{DATASET_PREFIX}*", grace_s)
-                         + stale_temp_dirs(ctx.root.parent, f".{ctx.root.name}.import-*", grace_s))
+                         + stale_temp_dirs(ctx.root.parent, ".*.import-p*", grace_s))  # restores beside it
 
 
 def _mtime(path: Path) -> float:

@@ -2,7 +2,8 @@
 
 Dataset zips are extracted into ``<system temp>/incseg-dataset-p<pid>-*``, ``export-store`` builds its
 database snapshot and zip in ``<store>/tmp/incseg-export-p<pid>-*``, and ``import-store`` restores
-into ``.<target>.import-p<pid>-*`` beside the target. ``temp_dir`` removes its folder on every exit
+into ``.<target>.import-p<pid>-*`` beside the target (``doctor`` looks beside its store, and the next
+restore beside its target). ``temp_dir`` removes its folder on every exit
 path (success, error, Ctrl-C); only a killed process leaves one behind. ``stale_temp_dirs`` finds
 those: folders of this user whose process is gone (or, for names without a pid, older than the grace
 period). Every folder is created owner-only (0700): it may hold a full database snapshot.
