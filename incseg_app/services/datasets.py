@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from ..domain.enums import MaskKind, ReviewStatus, Split
 from ..domain.errors import BadFileError, ConflictError, ValidationError
+from ..domain.names import name_key
 from ..domain.records import BACKGROUND_ID, IGNORE_ID, ClassDef
 from ..storage.repositories import ClassRepo, ImageRepo, MaskRepo
 from .archives import extract_zip
-from .classes import add_class
+from .classes import add_class, clean_name
 from .context import AppContext, BlobGuard
 from .leases import commit_in_batches, hold_lease
 from .tempdirs import DATASET_PREFIX, temp_dir
@@ -72,19 +73,28 @@ _Checked = tuple[_Pair, str, ImageInfo, "str | None", dict[int, int]]  # pair, i
 
 
 def read_spec(path: Path | None) -> DatasetSpec:
-    """Parse ``classes.json``; without a file, VOC's 21 classes with background 0."""
+    """Parse ``classes.json``; without a file, VOC's 21 classes with background 0. BadFileError naming
+    the file for anything that cannot be a label map's legend (e.g. an ``ignore_index`` of 300 or -1)."""
     if path is None:
         return DatasetSpec(VOC_CLASSES, 0)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw["classes"], list):
+            raise TypeError(f"'classes' must be a list of names, got {type(raw['classes']).__name__}")
         names = tuple(None if n is None else str(n) for n in raw["classes"])
-        bg = raw.get("background_index")
-        spec = DatasetSpec(names, None if bg is None else int(bg), int(raw.get("ignore_index", IGNORE_ID)))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        bg, ignore = raw.get("background_index"), raw.get("ignore_index", IGNORE_ID)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadFileError(str(path), f"not a valid classes.json ({exc})") from None
-    if len(names) > 255 or (spec.background_index is not None and not 0 <= spec.background_index < len(names)):
-        raise BadFileError(str(path), "class list too long or background_index out of range")
-    return spec
+    if len(names) > 255:
+        raise BadFileError(str(path), f"{len(names)} classes: a label map holds at most 255 (ids 0..254)")
+    for key, value in (("background_index", bg), ("ignore_index", ignore)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255):
+            raise BadFileError(str(path), f"{key} must be a label value 0..255, got {value!r}")
+    if bg is not None and bg >= len(names):
+        raise BadFileError(str(path), f"background_index {bg} is not one of the {len(names)} listed classes")
+    if ignore is None or ignore == bg:
+        raise BadFileError(str(path), f"ignore_index must be a label value other than background_index, got {ignore!r}")
+    return DatasetSpec(names, bg, ignore)
 
 
 def _find_pairs(root: Path, split: Split | None) -> tuple[list[_Pair], Path | None]:
@@ -121,11 +131,11 @@ def _plan(repo: ClassRepo, spec: DatasetSpec) -> tuple[dict[int, int], list[str]
         existing = repo.get_by_name(name)
         if existing is not None:
             mapping[ds_id] = existing.id
-        elif name.strip().casefold() in {n.casefold() for n in to_create}:
+        elif name_key(name) in {name_key(n) for n in to_create}:
             raise ValidationError(f"classes.json names {name!r} twice")
         else:
             mapping[ds_id] = next_id + len(to_create)
-            to_create.append(name)
+            to_create.append(clean_name(name))  # refused here, before any file is read
     return mapping, to_create
 
 

@@ -14,7 +14,6 @@ already stored is not imported twice: its new tags are merged into the existing 
 from __future__ import annotations
 
 import logging
-import numbers
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
@@ -30,6 +29,7 @@ from ..domain.errors import BadFileError, NotFoundError, ValidationError
 from ..domain.records import ImageRecord
 from ..storage.repositories import ClassRepo, ImageRepo
 from .archives import check_directory, open_zip, read_member, safe_relative_name
+from .classes import lookup_class
 from .context import AppContext, BlobGuard, StoreSettings
 from .leases import commit_in_batches, hold_lease
 from .imageio import IMAGE_SUFFIXES, ImageInfo, decode_rgb, validate_image
@@ -59,7 +59,7 @@ def resolve_tags(repo: ClassRepo, tags: Iterable[str | int]) -> list[int]:
     """Class ids of tag names/ids; ValidationError naming an unknown or archived tag."""
     ids = []
     for tag in tags:
-        found = repo.get(int(tag)) if isinstance(tag, numbers.Integral) else repo.get_by_name(str(tag))
+        found = lookup_class(repo, tag)
         if found is None:
             raise ValidationError(f"unknown tag {tag!r}: create a class with that name first")
         if found.archived:
@@ -202,7 +202,7 @@ def list_images(ctx: AppContext, tag: str | int | None = None, split: Split | No
     with ctx.unit_of_work() as s:
         tag_id = None
         if tag is not None:
-            found = ClassRepo(s).get(int(tag)) if isinstance(tag, numbers.Integral) else ClassRepo(s).get_by_name(tag)
+            found = lookup_class(ClassRepo(s), tag)
             if found is None:
                 raise ValidationError(f"unknown tag {tag!r}")
             tag_id = found.id

@@ -2,8 +2,9 @@
 
 ``leases`` holds one row per write in progress outside the job table, with its holder's "host:pid"
 and a heartbeat, so ``doctor --repair`` can tell a live import from a crashed one. ``classes.name_key``
-becomes NFKC(casefold(NFKC(name))) (was ``casefold(name)``); two old names that now share a key keep
-their old keys (the later one gets its id appended) rather than failing the upgrade.
+becomes NFKC(casefold(NFKC(name))) (was ``casefold(name)``); when two old names now share a key, the
+older class keeps it and the later one's key gets "#<id>" appended (it stays reachable by id) rather
+than failing the upgrade.
 
 Revision ID: i15_leases
 Revises: 0001
@@ -43,16 +44,17 @@ def upgrade() -> None:
     classes = sa.table('classes', sa.column('id', sa.Integer), sa.column('name', sa.String),
                        sa.column('name_key', sa.String))
     rows = conn.execute(sa.select(classes.c.id, classes.c.name, classes.c.name_key).order_by(classes.c.id)).all()
-    taken = {key for _, _, key in rows}
-    for class_id, name, old in rows:
-        new = _key(name)
-        if new == old:
-            continue
-        if new in taken:  # an older class already answers to this key: keep this one reachable by id
-            new = f"{new[:56]}#{class_id}"
-        taken.discard(old)
-        taken.add(new)
-        conn.execute(classes.update().where(classes.c.id == class_id).values(name_key=new))
+    final: dict[int, str] = {}
+    seen: set[str] = set()
+    for class_id, name, _ in rows:  # the oldest class keeps a shared key; later ones get "#id" appended
+        key = _key(name)
+        final[class_id] = key if key not in seen else f"{key[:56]}#{class_id}"
+        seen.add(key)
+    changed = [(class_id, final[class_id]) for class_id, _, old in rows if final[class_id] != old]
+    for class_id, _ in changed:  # two passes: a new key may still be another row's old one
+        conn.execute(classes.update().where(classes.c.id == class_id).values(name_key=f"\x00{class_id}"))
+    for class_id, key in changed:
+        conn.execute(classes.update().where(classes.c.id == class_id).values(name_key=key))
 
 
 def downgrade() -> None:
