@@ -58,6 +58,12 @@ ML_OPTIONS = (  # option, settings key, help
 
 def ml_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add the weight-location and device options; values land in the invocation's ``MLSettings``."""
+    def allow(ctx: click.Context, _p: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_root().meta.setdefault("incseg.ml", {})["allow_download"] = "1"
+    fn = click.option("--allow-download", is_flag=True, default=False, expose_value=False, callback=allow,
+                      is_eager=True, help="Let open_clip download the weights of a --clip-pretrained tag "
+                                          "($INCSEG_ALLOW_DOWNLOAD=1); without it a tag is refused.")(fn)
     for flag, key, text in reversed(ML_OPTIONS):
         def remember(ctx: click.Context, _p: click.Parameter, value: str | None, key: str = key) -> None:
             if value:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..domain.errors import ConflictError, ValidationError
 from ..storage import BlobStore, Database, migrate
 from ..storage.repositories import ImageRepo, MaskRepo, VersionRepo
+from .access import is_shared, private_dir
 from .archives import ZipLimits
 from .ml_settings import MLSettings
 
@@ -157,10 +158,21 @@ def default_storage_dir() -> Path:
 def open_store(path: Path | str | None = None, settings: StoreSettings | None = None,
                ml: MLSettings | None = None) -> AppContext:
     """Open (creating and migrating as needed) the store at ``path``; ``ml`` defaults to the
-    environment's ``MLSettings``."""
+    environment's ``MLSettings``. A new store is made readable by its owner only (folder 0700,
+    database 0600); an existing one that other users can read is reported in the log."""
     root = Path(path) if path is not None else default_storage_dir()
     settings = settings or StoreSettings.from_env()
-    root.mkdir(parents=True, exist_ok=True)
-    migrate(root / DB_NAME, settings.busy_timeout_ms)
+    db = root / DB_NAME
+    new = not db.exists()
+    if new:
+        private_dir(root)
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        if is_shared(root):
+            log.warning("store %s can be read by other users of this machine (mode %o): the web UI's login does "
+                        "not protect it from them; chmod 700 it", root, root.stat().st_mode & 0o777)
+    migrate(db, settings.busy_timeout_ms)
+    if new and os.name == "posix":
+        os.chmod(db, 0o600)
     log.debug("opened store %s", root)
     return AppContext(root.resolve(), settings, ml)
