@@ -2,7 +2,6 @@
 the store of this invocation, progress bars and tables."""
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from ..domain.enums import ReviewStatus, Split
 from ..domain.errors import IncsegError
@@ -84,6 +82,8 @@ def store() -> AppContext:
 @contextmanager
 def progress_bar(desc: str) -> Iterator[Callable[[float, str], None]]:
     """A tqdm bar on stderr driven by service progress callbacks (fraction 0..1, message)."""
+    from tqdm import tqdm  # only commands that show progress pay for importing it
+
     with tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False) as bar:
         def update(fraction: float, message: str) -> None:
             percent = round(100 * fraction)
