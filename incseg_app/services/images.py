@@ -195,24 +195,32 @@ def _register(repo: ImageRepo, batch: list[tuple[str, str, ImageInfo]], tag_ids:
         report.duplicates += [records[i] for i in dup_ids]
 
 
+def _tag_id(repo: ClassRepo, tag: str | int | None) -> int | None:
+    if tag is None:
+        return None
+    found = lookup_class(repo, tag)
+    if found is None:
+        raise ValidationError(f"unknown tag {tag!r}")
+    return found.id
+
+
 def list_images(ctx: AppContext, tag: str | int | None = None, split: Split | None = None,
                 status: ReviewStatus | None = None, has_mask: bool | None = None, limit: int | None = None,
                 offset: int = 0) -> list[ImageRecord]:
-    """Images by id; ``tag`` is a class name or id, ``status`` the review status of the newest mask."""
+    """Images by id; ``tag`` is a class name or id, ``status`` the review status of the newest mask.
+    ``offset``/``limit`` page through the result (``count_images`` with the same filters gives its
+    size): a page costs two queries whatever the size of the store."""
     with ctx.unit_of_work() as s:
-        tag_id = None
-        if tag is not None:
-            found = lookup_class(ClassRepo(s), tag)
-            if found is None:
-                raise ValidationError(f"unknown tag {tag!r}")
-            tag_id = found.id
-        return ImageRepo(s).list(tag_id, Split(split) if split else None,
+        return ImageRepo(s).list(_tag_id(ClassRepo(s), tag), Split(split) if split else None,
                                  ReviewStatus(status) if status else None, has_mask, limit, offset)
 
 
-def count_images(ctx: AppContext) -> int:
+def count_images(ctx: AppContext, tag: str | int | None = None, split: Split | None = None,
+                 status: ReviewStatus | None = None, has_mask: bool | None = None) -> int:
+    """How many images ``list_images`` with the same filters returns (without a limit)."""
     with ctx.unit_of_work() as s:
-        return ImageRepo(s).count()
+        return ImageRepo(s).count(_tag_id(ClassRepo(s), tag), Split(split) if split else None,
+                                  ReviewStatus(status) if status else None, has_mask)
 
 
 def get_image(ctx: AppContext, image_id: int) -> ImageRecord:
