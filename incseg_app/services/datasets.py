@@ -168,8 +168,8 @@ def _check_pair(ctx: AppContext, guard: BlobGuard, pair: _Pair, lut: np.ndarray,
         if bad.size:
             raise BadFileError(label_name, f"unknown class id(s) {', '.join(map(str, bad))} (not in classes.json)")
         mask = lut[raw]
-        mask_sha, pixels = guard.put(encode_mask(mask)), class_pixels(mask)
-    return pair, guard.put(data), info, mask_sha, pixels
+        mask_sha, pixels = guard.put_later(encode_mask(mask)), class_pixels(mask)
+    return pair, guard.put_later(data), info, mask_sha, pixels
 
 
 def import_dataset(ctx: AppContext, source: Path | str, split: Split | None = None,

@@ -175,7 +175,7 @@ def _check_items(ctx: AppContext, guard: BlobGuard, items: Sequence[ImportItem],
                 raise
             report.skipped.append((item.name, exc.reason))
             continue
-        checked.append((item.name, guard.put(data), info))
+        checked.append((item.name, guard.put_later(data), info))
         if progress:
             progress(0.9 * (i + 1) / max(len(items), 1), f"checked {item.name}")
     return checked

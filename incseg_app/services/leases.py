@@ -166,6 +166,7 @@ def commit_in_batches(ctx: AppContext, guard: BlobGuard, lease: LeaseHolder, ite
     transactions of at most ``ctx.settings.import_batch`` items, never two of the same ``key``. Each
     batch is all-or-nothing and records the running count on the lease in the same transaction; the
     write lock is released between batches."""
+    guard.flush()  # queued blobs are written before the first transaction, not while holding the lock
     done = 0
     for n, batch in enumerate(batches(items, ctx.settings.import_batch, key)):
         if n:
