@@ -66,11 +66,14 @@ class MaskRepo:
         return to_mask(row)
 
     def add_many(self, new: Sequence[tuple[int, MaskKind, ReviewStatus, str, int | None, dict[int, int]]],
-                 source: str = "", author: str = "") -> list[MaskRevision]:
+                 source: str = "", author: str = "",
+                 confidences: Sequence[float | None] | None = None) -> list[MaskRevision]:
         """Insert revisions given as (image id, kind, status, sha256, parent id, class pixels) with one
         flush for the rows and one for their per-class pixel counts."""
+        conf = list(confidences) if confidences is not None else [None] * len(new)
         rows = [MaskRow(image_id=image_id, kind=kind.value, status=status.value, sha256=sha, parent_id=parent,
-                        author=author, source=source) for image_id, kind, status, sha, parent, _ in new]
+                        author=author, source=source, confidence=c)
+                for (image_id, kind, status, sha, parent, _), c in zip(new, conf)]
         self.s.add_all(rows)
         self.s.flush()
         self.s.add_all(MaskClassRow(mask_id=row.id, class_id=c, pixels=int(n))
