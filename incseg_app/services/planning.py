@@ -1,13 +1,13 @@
 """Plan a class step (parent, new classes, training images) without loading any model code.
 
 Planning is what ``incseg train --dry-run`` and the Train tab show on every click, so it imports
-no torch and reads the store with a fixed number of set-based queries (``labelled_entries``), whatever
-the number of images. ``training.plan_step`` is the same plan for a method looked up in the
-registry; ``plan_step_for`` here takes the method's ``joint`` flag directly.
+no torch and reads the store with a handful of grouped queries, whatever the number of images: the
+counts come from SQL, and the list of training entries (40,000 records at 50,000 images) is read only
+when a step is about to train (``with_entries``). ``training.plan_step`` is the same plan for a
+method looked up in the registry; ``plan_step_for`` here takes the method's ``joint`` flag directly.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from ..domain.enums import MaskKind, ReviewStatus, Split, VersionStatus
@@ -16,7 +16,7 @@ from ..domain.records import ModelVersion
 from ..storage.repositories import ClassRepo, ImageRepo, MaskRepo
 from . import versions
 from .context import AppContext
-from .store_data import TRAINABLE, Entry, labelled_entries
+from .store_data import TRAINABLE, WITH_PSEUDO, Entry
 
 # Methods whose registry entry (``methods.registry.METHODS``) has ``joint=True``; the registry imports
 # torch, so the torch-free dry run reads this copy, which tests/unit/test_planning.py keeps in step.
@@ -50,10 +50,10 @@ def _parent(ctx: AppContext, parent_version_id: int | None, from_scratch: bool) 
     return parent
 
 
-def _mask_label(e: Entry) -> str:
-    if e.mask.kind == MaskKind.PSEUDO:
-        return "pseudo (accepted)" if e.mask.status == ReviewStatus.ACCEPTED else "pseudo (to review)"
-    return e.mask.kind.value.replace("_", " ")
+def _mask_label(kind: MaskKind, status: ReviewStatus) -> str:
+    if kind == MaskKind.PSEUDO:
+        return "pseudo (accepted)" if status == ReviewStatus.ACCEPTED else "pseudo (to review)"
+    return kind.value.replace("_", " ")
 
 
 def _new_classes(classes: dict, parent: ModelVersion | None, parent_ids: tuple[int, ...],
@@ -74,29 +74,36 @@ def _new_classes(classes: dict, parent: ModelVersion | None, parent_ids: tuple[i
 
 def plan_step_for(ctx: AppContext, joint: bool, new_class_ids: tuple[int, ...] | list[int] | None = None,
                   accepted_only: bool = False, parent_version_id: int | None = None,
-                  from_scratch: bool = False) -> StepPlan:
+                  from_scratch: bool = False, with_entries: bool = False) -> StepPlan:
     """Resolve the parent, the new classes and the training images of a step (nothing is written);
-    ``joint``: the method retrains every class (all labelled images are used)."""
+    ``joint``: the method retrains every class (all labelled images are used); ``with_entries``: also
+    list the training entries (``StepPlan.entries``), which training needs and a preview does not."""
     parent = _parent(ctx, parent_version_id, from_scratch)
     parent_ids = parent.class_ids if parent is not None else (0,)
+    statuses = TRAINABLE if accepted_only else WITH_PSEUDO
     with ctx.unit_of_work() as s:
         classes = {c.id: c for c in ClassRepo(s).list()}
-        tagged_train = ImageRepo(s).tagged_class_ids(Split.TRAIN)
-        n_val = MaskRepo(s).count_labelled(Split.VAL, TRAINABLE)
-    entries = labelled_entries(ctx, Split.TRAIN, include_pseudo=not accepted_only)
-    new = _new_classes(classes, parent, parent_ids, new_class_ids, tagged_train)
-    wanted = set(new) | (set(parent_ids[1:]) if joint else set())
-    step_entries = tuple(e for e in entries if parent is None or joint or wanted.intersection(e.tag_ids))
-    tagged = Counter(t for e in entries for t in e.tag_ids)
+        new = _new_classes(classes, parent, parent_ids, new_class_ids, ImageRepo(s).tagged_class_ids(Split.TRAIN))
+        only = None if parent is None or joint else set(new)  # an increment trains on images showing its classes
+        masks = MaskRepo(s)
+        counts = masks.labelled_summary(Split.TRAIN, statuses, only)
+        tagged = masks.labelled_tag_counts(Split.TRAIN, statuses)
+        n_val = masks.count_labelled(Split.VAL, TRAINABLE)
+        entries = tuple(Entry(image, mask, tag_ids) for mask, image, tag_ids in
+                        ImageRepo(s).labelled(Split.TRAIN, statuses)
+                        if only is None or only.intersection(tag_ids)) if with_entries else ()
     warnings = [f"class {classes[cid].name!r} has no training image with a usable mask" for cid in new
-                if tagged[cid] == 0]
+                if not tagged.get(cid)]
     if n_val == 0:
         warnings.append("no validation images with accepted masks: the version will have no IoU or forgetting "
                         "report (move some labelled images to the val split)")
-    pending = sum(1 for e in step_entries if e.mask.status == ReviewStatus.TO_REVIEW)
+    pending = sum(n for (_, status), n in counts.items() if status == ReviewStatus.TO_REVIEW)
     if pending:
         warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'accepted only' to skip them)")
+    mask_counts: dict[str, int] = {}
+    for (kind, status), n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        label = _mask_label(kind, status)
+        mask_counts[label] = mask_counts.get(label, 0) + n
     return StepPlan(parent.id if parent else None, parent.name if parent else None,
                     [classes[c].name for c in parent_ids[1:] if c in classes], [classes[c].name for c in new], new,
-                    len(step_entries), n_val, dict(Counter(_mask_label(e) for e in step_entries)), warnings,
-                    step_entries)
+                    sum(counts.values()), n_val, mask_counts, warnings, entries)

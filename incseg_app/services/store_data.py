@@ -15,6 +15,7 @@ import numpy as np
 from ..domain.enums import MaskKind, ReviewStatus, Split
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.records import ImageRecord, MaskRevision, ModelVersion
+from ..storage.chunks import paused_gc
 from ..storage.repositories import ImageRepo
 from .context import AppContext
 from .imageio import decode_mask, decode_rgb
@@ -68,7 +69,7 @@ def labelled_entries(ctx: AppContext, split: Split, include_pseudo: bool) -> lis
     """Images of ``split`` whose head mask is accepted (ground truth, corrected, accepted pseudo),
     plus pseudo-masks still waiting for review when ``include_pseudo``; rejected masks never."""
     statuses = WITH_PSEUDO if include_pseudo else TRAINABLE
-    with ctx.unit_of_work() as s:  # set-based: a fixed number of queries whatever the number of images
+    with ctx.unit_of_work() as s, paused_gc():  # set-based: two queries whatever the number of images
         return [Entry(image, mask, tag_ids) for mask, image, tag_ids in ImageRepo(s).labelled(split, statuses)]
 
 

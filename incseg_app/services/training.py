@@ -69,10 +69,12 @@ class TrainRequest:
 
 
 def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None = None, accepted_only: bool = False,
-              parent_version_id: int | None = None, method: str = "finetune", from_scratch: bool = False) -> StepPlan:
-    """Resolve the parent, the new classes and the training images of a step (nothing is written)."""
+              parent_version_id: int | None = None, method: str = "finetune", from_scratch: bool = False,
+              with_entries: bool = False) -> StepPlan:
+    """Resolve the parent, the new classes and the training images of a step (nothing is written);
+    ``with_entries`` lists the training entries too (see ``planning.plan_step_for``)."""
     return plan_step_for(ctx, get_method(method).joint, new_class_ids, accepted_only, parent_version_id,
-                         from_scratch)
+                         from_scratch, with_entries)
 
 
 def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:
@@ -97,10 +99,10 @@ def _resume_dir(ctx: AppContext, config: dict) -> Path:
     return ctx.root / "work" / f"train-{key}"
 
 
-def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
+def _checked_plan(ctx: AppContext, request: TrainRequest, with_entries: bool = True) -> StepPlan:
     """The step's plan, refusing a step with nothing new to learn or no training masks."""
     plan = plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
-                     request.from_scratch)
+                     request.from_scratch, with_entries)
     if not plan.new_class_ids:
         raise ValidationError("nothing new to learn: every class tagged on a training image is already in the "
                               "parent version (add a class and tag or label images of it)")
@@ -181,7 +183,7 @@ def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) ->
     Only one training job runs per store at a time (``exclusive``) unless the store's settings allow
     parallel training (``StoreSettings.parallel_training`` / ``INCSEG_PARALLEL_TRAINING``).
     """
-    _checked_plan(ctx, request)
+    _checked_plan(ctx, request, with_entries=False)  # counts only: the job reads the entries itself
     _method_config(request)
     _train_config(ctx, request)
     params = asdict(request)

@@ -12,9 +12,20 @@ from sqlalchemy.orm import Session
 
 from ...domain.enums import ReviewStatus, Split
 from ...domain.records import ImageRecord, MaskRevision
-from ..chunks import chunked
+from ..chunks import chunked, paused_gc
 from ..orm import ClassRow, ImageRow, ImageTagRow, MaskRow
-from .masks import MaskRepo, head_ids_subquery, to_mask
+from .masks import MASK_COLUMNS, MaskRepo, head_ids_subquery, mask_from_columns
+
+
+IMAGE_COLUMNS = (ImageRow.id, ImageRow.sha256, ImageRow.width, ImageRow.height, ImageRow.split,
+                 ImageRow.original_name, ImageRow.created_at)
+
+
+def image_from_columns(values: Sequence, tags: Sequence[str] = ()) -> ImageRecord:
+    """An image record from the values of ``IMAGE_COLUMNS``."""
+    iid, sha, width, height, split, name, created = values
+    return ImageRecord(id=iid, sha256=sha, width=width, height=height, split=Split(split), original_name=name,
+                       tags=tuple(tags), created_at=created)
 
 
 def to_image(row: ImageRow, tags: Sequence[str] = ()) -> ImageRecord:
@@ -171,7 +182,11 @@ class ImageRepo:
         for image_id, class_id, name in self.s.execute(tag_q):
             tags.setdefault(int(image_id), []).append((int(class_id), name))
         out = []
-        for mask, image in self.s.execute(q.order_by(MaskRow.image_id)):
-            pairs = tags.get(image.id, ())
-            out.append((to_mask(mask), to_image(image, [n for _, n in pairs]), tuple(c for c, _ in pairs)))
+        n = len(MASK_COLUMNS)
+        with paused_gc():
+            for values in self.s.execute(q.with_only_columns(*MASK_COLUMNS, *IMAGE_COLUMNS)
+                                         .order_by(MaskRow.image_id)):
+                pairs = tags.get(values[n], ())
+                out.append((mask_from_columns(values[:n]), image_from_columns(values[n:], [nm for _, nm in pairs]),
+                            tuple(c for c, _ in pairs)))
         return out

@@ -17,6 +17,17 @@ def head_ids_subquery() -> Select[tuple[int]]:
     return select(func.max(MaskRow.id)).group_by(MaskRow.image_id)
 
 
+MASK_COLUMNS = (MaskRow.id, MaskRow.image_id, MaskRow.kind, MaskRow.status, MaskRow.sha256, MaskRow.parent_id,
+                MaskRow.author, MaskRow.confidence, MaskRow.source, MaskRow.created_at)
+
+
+def mask_from_columns(values: Sequence) -> MaskRevision:
+    """A revision from the values of ``MASK_COLUMNS`` (bulk reads skip the ORM's per-object cost)."""
+    mid, image_id, kind, status, sha, parent, author, confidence, source, created = values
+    return MaskRevision(id=mid, image_id=image_id, kind=MaskKind(kind), status=ReviewStatus(status), sha256=sha,
+                        parent_id=parent, author=author, confidence=confidence, source=source, created_at=created)
+
+
 def to_mask(row: MaskRow) -> MaskRevision:
     return MaskRevision(id=row.id, image_id=row.image_id, kind=MaskKind(row.kind),
                         status=ReviewStatus(row.status), sha256=row.sha256, parent_id=row.parent_id,
@@ -114,8 +125,28 @@ class MaskRepo:
     def labelled(self, split: Split | None = None,
                  statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,)) -> list[MaskRevision]:
         """Head revisions whose status is in ``statuses`` (optionally of one split), by image id."""
-        q = self.labelled_query(split, statuses).with_only_columns(MaskRow).order_by(MaskRow.image_id)
-        return [to_mask(r) for r in self.s.scalars(q)]
+        q = self.labelled_query(split, statuses).with_only_columns(*MASK_COLUMNS).order_by(MaskRow.image_id)
+        return [mask_from_columns(r) for r in self.s.execute(q)]
+
+    def labelled_summary(self, split: Split | None = None,
+                         statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,),
+                         tagged_with: Iterable[int] | None = None) -> dict[tuple[MaskKind, ReviewStatus], int]:
+        """How many head revisions ``labelled`` returns, by (kind, status); ``tagged_with``: only images
+        tagged with one of these class ids. One grouped query."""
+        q = self.labelled_query(split, statuses)
+        if tagged_with is not None:
+            q = q.where(MaskRow.image_id.in_(select(ImageTagRow.image_id)
+                                             .where(ImageTagRow.class_id.in_(list(tagged_with)))))
+        q = q.with_only_columns(MaskRow.kind, MaskRow.status, func.count()).group_by(MaskRow.kind, MaskRow.status)
+        return {(MaskKind(k), ReviewStatus(st)): int(n) for k, st, n in self.s.execute(q)}
+
+    def labelled_tag_counts(self, split: Split | None = None,
+                            statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,)) -> dict[int, int]:
+        """Class id -> how many of the images ``labelled`` returns are tagged with it."""
+        images = self.labelled_query(split, statuses).with_only_columns(MaskRow.image_id)
+        q = (select(ImageTagRow.class_id, func.count()).where(ImageTagRow.image_id.in_(images))
+             .group_by(ImageTagRow.class_id))
+        return {int(c): int(n) for c, n in self.s.execute(q)}
 
     def count_labelled(self, split: Split | None = None,
                        statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,)) -> int:
