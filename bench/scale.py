@@ -163,7 +163,7 @@ def gallery_page_ms(ctx, n_images: int, repeats: int = 5) -> dict[str, float]:
             thumbs = [ui_support.thumbnail(ctx, r.id) for r in page]
             total = images.count_images(ctx)
             times.append(time.perf_counter() - t)
-            assert len(page) == len(thumbs) == PAGE and total == n_images and heads
+            assert len(page) == len(thumbs) == PAGE and total == n_images and len(heads) <= PAGE
         out[where] = 1000 * statistics.median(times)
     return out
 
@@ -181,19 +181,47 @@ PSEUDO_CHILD = textwrap.dedent("""
 """)
 
 
-def pseudo_label_peak(store: Path, work: Path) -> dict:
-    """Peak RSS (MB) of a child process running the product's pseudo-labelling over the store."""
+def _proc_kb(pid: int, field: str) -> int:
+    """``VmRSS``/``VmHWM`` of a live process in kB (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pseudo_label_peak(store: Path, work: Path, timeout_s: float, max_mb: float) -> dict:
+    """Peak RSS (MB) of a child process running the product's pseudo-labelling over the store. The
+    child is stopped (and the run reported unfinished) past ``timeout_s`` or ``max_mb`` of memory:
+    the machine is shared."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2"}
     out, err = work / "pseudo.out", work / "pseudo.err"
+    start, stopped, hwm = time.monotonic(), None, 0
     with out.open("w") as fo, err.open("w") as fe:
         proc = subprocess.Popen([sys.executable, "-c", PSEUDO_CHILD, str(store)], cwd=ROOT, env=env,
                                 stdout=fo, stderr=fe)
-        _, status, usage = os.wait4(proc.pid, 0)  # the child's own resource usage, peak RSS included
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            hwm = max(hwm, _proc_kb(proc.pid, "VmHWM"))
+            if stopped is None and _proc_kb(proc.pid, "VmRSS") > max_mb * 1024:
+                stopped = f"stopped at {max_mb:.0f} MB of memory"
+            elif stopped is None and time.monotonic() - start > timeout_s:
+                stopped = f"stopped after {timeout_s:.0f} s"
+            if stopped and proc.poll() is None:
+                proc.kill()
+            time.sleep(0.5)
         proc.returncode = os.waitstatus_to_exitcode(status)
+    peak = max(usage.ru_maxrss, hwm) / 1024  # the child's own peak, from the kernel
+    result = {"peak_mb": peak, "seconds": round(time.monotonic() - start, 1), "finished": stopped is None}
+    if stopped:
+        return {**result, "stopped": stopped, "log_tail": err.read_text()[-1500:]}
     if proc.returncode != 0:
         raise RuntimeError(f"pseudo-labelling failed: {err.read_text()[-3000:]}")
-    labelled, seconds = out.read_text().split("RESULT", 1)[1].split()
-    return {"peak_mb": usage.ru_maxrss / 1024, "labelled": int(labelled), "seconds": float(seconds)}
+    return {**result, "labelled": int(out.read_text().split("RESULT", 1)[1].split()[0])}
 
 
 def zip_vs_folder(work: Path, source: Path, n: int) -> dict:
@@ -230,6 +258,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="where the store is built (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pseudo-timeout", type=float, default=3600.0, help="stop pseudo-labelling after this many s")
+    parser.add_argument("--pseudo-max-mb", type=float, default=4096.0, help="stop pseudo-labelling above this RSS")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="incseg-scale-", dir=args.workdir))
     load = [os.getloadavg()]
@@ -245,7 +275,7 @@ def main() -> None:
         pages = gallery_page_ms(ctx, n_total)
         ctx.close()
         load.append(os.getloadavg())
-        pseudo = pseudo_label_peak(store, work)
+        pseudo = pseudo_label_peak(store, work, args.pseudo_timeout, args.pseudo_max_mb)
         load.append(os.getloadavg())
         zipped = zip_vs_folder(work, work / "source", min(args.zip_images, args.images))
         load.append(os.getloadavg())

@@ -44,7 +44,7 @@ class StoreSettings:
     max_zip_ratio: float = 100.0  # uncompressed/compressed size of a zip (and of each entry over 1 MiB)
     busy_timeout_ms: int = 30_000
     parallel_training: bool = False
-    import_batch: int = 500  # rows per write transaction of an import: the write lock is held that long only
+    import_batch: int = 1000  # rows per write transaction of an import: the write lock is held that long only
 
     @classmethod
     def from_env(cls) -> "StoreSettings":
