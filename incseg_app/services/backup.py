@@ -19,6 +19,7 @@ restore into the same target.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -208,7 +209,7 @@ def import_store(archive: Path | str, target: Path | str) -> BackupInfo:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ValidationError(f"{target} is not empty: restore into a new or empty folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in stale_temp_dirs(target.parent, f".{target.name}.import-*", RESTORE_GRACE_S):
+    for stale in stale_temp_dirs(target.parent, f".{glob.escape(target.name)}.import-*", RESTORE_GRACE_S):
         log.warning("removing %s, left by a restore that was killed", stale)
         remove_tree(stale)
     with open_zip(archive) as zf:

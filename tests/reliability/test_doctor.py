@@ -150,3 +150,27 @@ def test_damaged_database_file_is_reported(tmp_path: Path):
     (store_dir / "incseg.db").write_bytes(db.read_bytes())
     result = CliRunner().invoke(cli, ["doctor", "--storage", str(store_dir)])
     assert result.exit_code == 1 and "database: " in result.output and "malformed" in result.output
+
+
+def test_temp_folders_are_stale_only_when_their_process_is_gone(busy, tmp_path, monkeypatch):
+    """Named ``…-p<pid>-…``: stale once that process is gone, whatever its age; unnamed: once older than
+    the grace period. A live process's folder and a young unnamed one are left alone."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead_pid = _dead_owner().rpartition(":")[2]
+    folders = {"dead export": busy.root / "tmp" / f"incseg-export-p{dead_pid}-ab12",
+               "live export": busy.root / "tmp" / f"incseg-export-p{os.getpid()}-cd34",
+               "dead dataset": tmp_path / f"incseg-dataset-p{dead_pid}-ef56",
+               "old unnamed dataset": tmp_path / "incseg-dataset-x9",
+               "young unnamed dataset": tmp_path / "incseg-dataset-y8",
+               "dead restore": busy.root.parent / f".other.import-p{dead_pid}-gh78"}
+    for folder in folders.values():
+        (folder / "blobs").mkdir(parents=True)
+        (folder / "incseg.db").write_bytes(b"a snapshot")
+    age(folders["old unnamed dataset"])
+    report = doctor.check_store(busy)
+    stale = {name for name, folder in folders.items() if folder in report.stale_dirs}
+    assert stale == {"dead export", "dead dataset", "old unnamed dataset", "dead restore"} and not report.ok
+    doctor.repair_store(busy)
+    assert {name for name, folder in folders.items() if folder.exists()} == {"live export", "young unnamed dataset"}
