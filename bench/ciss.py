@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +46,7 @@ from incseg_app.training.checkpoint import Checkpoint, build_from_checkpoint
 from incseg_app.training.data import SubsetDataset, images_with_classes
 from incseg_app.training.ddp import DistInfo, init_from_env
 from incseg_app.training.evaluate import evaluate
+from incseg_app.training.featcache import FeatureCache
 from incseg_app.training.folder import FolderDataset
 from incseg_app.training.metrics import class_ious, forgetting, step_scores
 from incseg_app.training.step import run_incremental_step, select_device
@@ -121,7 +123,7 @@ def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, va
             if method.joint:  # the upper bound gets the passes of every incremental step together
                 step_train = replace(train_cfg, epochs=args.joint_epochs or train_cfg.epochs * len(steps))
             result = run_incremental_step(model_cfg, step_train, step_method, step_cfg, data, new, parent,
-                                          dist_info=dist_info)
+                                          dist_info=dist_info, feature_cache=CACHE.get("features"))
             if shared:
                 SHARED["base"] = result
         parent = result.checkpoint()
@@ -129,7 +131,7 @@ def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, va
             continue
         t0 = time.perf_counter()
         cm = evaluate(result.model, val, result.class_ids, select_device(train_cfg.device),
-                      max_side=args.eval_max_side)
+                      max_side=args.eval_max_side, feature_cache=CACHE.get("features"))
         eval_s = time.perf_counter() - t0
         if method.joint:  # score against the last incremental step's old/new split
             n_new = len(steps[-1])
@@ -146,7 +148,7 @@ def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, va
             "forgetting": {names[c]: v for c, v in forget.items()},
             "train_images": len(data), "iterations": result.iterations, "train_seconds": result.seconds,
             "eval_seconds": eval_s, "images_per_second": result.images_per_second,
-            "peak_memory_mb": result.peak_memory_mb, "losses": result.losses,
+            "peak_memory_mb": result.peak_memory_mb, "losses": result.losses, "feature_path": result.feature_path,
             "shared_base": bool(t == 0 and args.shared_base and not method.joint), "pseudo_masks": weak_stats,
         })
         print(f"[{spec.label}] step {records[-1]['step']}: all {_pct(scores['all'])} old {_pct(scores['old'])} "
@@ -155,6 +157,7 @@ def run_protocol(spec: RunSpec, steps: list[list[int]], train: FolderDataset, va
 
 
 SHARED: dict[str, Any] = {}  # the base step trained once and reused by every incremental run (--shared-base)
+CACHE: dict[str, FeatureCache] = {}  # "features": backbone taps shared by every run and evaluation (--cache)
 PSEUDO: dict[tuple, Any] = {}  # pseudo-mask datasets per (step classes), made once from the shared base
 
 
@@ -233,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--joint-epochs", type=int, default=0,
                    help="epochs of the joint upper bound (0 = --epochs × number of steps: the same passes as "
                         "the incremental runs together)")
+    p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=True,
+                   help="with a frozen backbone (--encoder-lr-mult 0), train and evaluate from cached backbone "
+                        "taps (computed once per image view, shared by every run)")
+    p.add_argument("--cache-dir", default="", help="folder for the feature cache (default: a temporary folder)")
+    p.add_argument("--cache-memory-mb", type=int, default=2048, help="feature cache memory bound")
     p.add_argument("--shared-base", action=argparse.BooleanOptionalAction, default=True,
                    help="train the base step once (finetune) and start every incremental run from it")
     p.add_argument("--weak", action="store_true", help="also run --weak-methods with tags only in the increments")
@@ -248,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    started = time.perf_counter()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -258,8 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     model_cfg = ModelConfig(encoder=args.encoder, embed_dim=args.embed_dim,
                             decoder_heads=4 if args.embed_dim % 8 else 8)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop_size=args.crop,
-                            encoder_lr_mult=args.encoder_lr_mult,
+                            encoder_lr_mult=args.encoder_lr_mult, cache_features=args.cache,
                             seed=args.seed, device=args.device)
+    tmp = tempfile.TemporaryDirectory(prefix="incseg-features-")
+    if args.cache:
+        CACHE["features"] = FeatureCache(args.cache_dir or tmp.name, max_memory_bytes=args.cache_memory_mb << 20)
     device = select_device(args.device)
     dist_info = init_from_env(device.type)
     if dist_info is not None and not dist_info.is_main:
@@ -276,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     print_tables(results)
     out = {"args": vars(args), "device": str(device), "torch": torch.__version__,
            "cuda_device": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
-           "steps": [[train.class_names[c] for c in s] for s in steps], "runs": results}
+           "steps": [[train.class_names[c] for c in s] for s in steps], "runs": results,
+           "feature_cache": vars(CACHE["features"].stats) if "features" in CACHE else None,
+           "wall_seconds": time.perf_counter() - started}
     Path(args.out).write_text(json.dumps(_finite(out), indent=1))
     print(f"\nwrote {args.out}")
     return 0

@@ -85,6 +85,9 @@ def export_store(ctx: AppContext, out: Path | str) -> BackupInfo:
 
     The zip is written to a temp name and renamed, so ``out`` is either complete or absent.
     """
+    if ctx.db.path is None:
+        raise ValidationError(f"export-store backs up SQLite stores; this store's database is {ctx.db.url}: back it "
+                              f"up with pg_dump and copy the blob folder {ctx.blobs.root}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with temp_dir(EXPORT_PREFIX, ctx.root / "tmp") as tmp:  # holds a full database copy: owner-only

@@ -1,6 +1,9 @@
-"""The application context: one store folder = one SQLite database + one blob store + limits.
+"""The application context: one store = one database + one blob folder + limits.
 
-``open_store(path)`` creates the folder if needed, runs the migrations and returns an ``AppContext``
+The database is the SQLite file ``incseg.db`` in the store folder (the embedded default) or, with
+``database_url`` / ``$INCSEG_DATABASE_URL``, a PostgreSQL database shared by a team; the blobs always
+live in the store folder. ``open_store(path)`` creates the folder if needed, runs the migrations and
+returns an ``AppContext``
 that every service function takes as its first argument. ``unit_of_work`` gives the service one
 session per call; ``blob_guard`` removes the blobs a failed call wrote so the store is exactly as
 it was (the DB never points at a missing blob: blobs are written first, rows after).
@@ -83,8 +86,9 @@ class BlobGuard:
     batches with one file-system flush each (``BlobStore.put_many``: imports of thousands of small
     files are several times faster) when the queue is full or on ``flush``. ``verify`` (call it
     inside the write transaction that inserts the rows) flushes and checks they all exist;
-    ``rollback`` deletes the ones this call created that no row references. Both run under SQLite's
-    write lock, so a concurrent call's rollback can never delete a blob that rows are about to use.
+    ``rollback`` deletes the ones this call created that no row references. ``rollback`` runs
+    exclusively of every write transaction (``unit_of_work(exclusive=True)``), so a concurrent call's
+    rollback can never delete a blob that rows are about to use.
     """
 
     PENDING_ITEMS = 256  # blobs queued by put_later before they are written
@@ -136,7 +140,7 @@ class BlobGuard:
         self._pending, self._pending_bytes = {}, 0
         if not self.created:
             return
-        with self.ctx.unit_of_work(write=True) as s:
+        with self.ctx.unit_of_work(write=True, exclusive=True) as s:
             referenced = referenced_shas(s)
             for sha in self.created:
                 if sha not in referenced:
@@ -152,17 +156,22 @@ def referenced_shas(session: Session) -> set[str]:
 class AppContext:
     """Store root, database, blob store and limits; services take it as their first argument."""
 
-    def __init__(self, root: Path, settings: StoreSettings, ml: MLSettings | None = None) -> None:
+    def __init__(self, root: Path, settings: StoreSettings, ml: MLSettings | None = None,
+                 database_url: str | None = None) -> None:
         self.root = root
         self.settings = settings
         self.ml = ml or MLSettings.from_env()
-        self.db = Database(root / DB_NAME, settings.busy_timeout_ms)
+        self.database_url = database_url  # None: the SQLite file in ``root``
+        self.db = Database(database_url or root / DB_NAME, settings.busy_timeout_ms)
         self.blobs = BlobStore(root / "blobs")
 
     @contextmanager
-    def unit_of_work(self, write: bool = False) -> Iterator[Session]:
-        """One session and transaction; ``write=True`` takes the write lock at the start."""
-        with self.db.unit_of_work(write=write) as session:
+    def unit_of_work(self, write: bool = False, exclusive: bool = False,
+                     wait_ms: int | None = None) -> Iterator[Session]:
+        """One session and transaction; ``write=True`` takes the write lock at the start, ``exclusive``
+        also waits out every other writer (for deleting blobs), ``wait_ms`` caps the lock wait (see
+        ``storage.db``)."""
+        with self.db.unit_of_work(write=write, exclusive=exclusive, wait_ms=wait_ms) as session:
             yield session
 
     @contextmanager
@@ -184,15 +193,22 @@ def default_storage_dir() -> Path:
     return Path(os.environ.get("INCSEG_STORAGE") or "storage")
 
 
+def default_database_url() -> str | None:
+    """``$INCSEG_DATABASE_URL`` (e.g. ``postgresql://incseg@db.example/incseg``), or None for SQLite."""
+    return os.environ.get("INCSEG_DATABASE_URL", "").strip() or None
+
+
 def open_store(path: Path | str | None = None, settings: StoreSettings | None = None,
-               ml: MLSettings | None = None) -> AppContext:
+               ml: MLSettings | None = None, database_url: str | None = None) -> AppContext:
     """Open (creating and migrating as needed) the store at ``path``; ``ml`` defaults to the
-    environment's ``MLSettings``. A new store is made readable by its owner only (folder 0700,
-    database 0600); an existing one that other users can read is reported in the log."""
+    environment's ``MLSettings``, ``database_url`` to ``$INCSEG_DATABASE_URL`` (unset: the SQLite
+    file ``incseg.db`` in the store folder). A new store is made readable by its owner only (folder
+    0700, SQLite database 0600); an existing one that other users can read is reported in the log."""
     root = Path(path) if path is not None else default_storage_dir()
     settings = settings or StoreSettings.from_env()
+    url = database_url or default_database_url()
     db = root / DB_NAME
-    new = not db.exists()
+    new = not (root.exists() and any(root.iterdir())) if url else not db.exists()
     if new:
         private_dir(root)
     else:
@@ -200,8 +216,8 @@ def open_store(path: Path | str | None = None, settings: StoreSettings | None = 
         if is_shared(root):
             log.warning("store %s can be read by other users of this machine (mode %o): the web UI's login does "
                         "not protect it from them; chmod 700 it", root, root.stat().st_mode & 0o777)
-    migrate(db, settings.busy_timeout_ms)
-    if new and os.name == "posix":
+    migrate(url or db, settings.busy_timeout_ms)
+    if new and url is None and os.name == "posix":
         os.chmod(db, 0o600)
-    log.debug("opened store %s", root)
-    return AppContext(root.resolve(), settings, ml)
+    log.debug("opened store %s (database %s)", root, url or DB_NAME)
+    return AppContext(root.resolve(), settings, ml, url)

@@ -39,6 +39,7 @@ from ..storage.repositories import ImageRepo, JobRepo, SettingsRepo, VersionRepo
 from . import jobs, leases
 from .context import AppContext, referenced_shas
 from .tempdirs import DATASET_PREFIX, EXPORT_PREFIX, remove_tree, stale_temp_dirs
+from .features import FOLDER as FEATURE_CACHE
 from .versions import ACTIVE_KEY
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def _files(ctx: AppContext, report: DoctorReport, grace_s: float) -> None:
     temp = sorted(p for p in ctx.blobs.root.rglob(f"{TEMP_PREFIX}*") if p.is_file())
     work = ctx.root / "work"
     if work.is_dir():
-        report.resumable = sorted(p for p in work.iterdir() if p.is_dir())
+        report.resumable = sorted(p for p in work.iterdir() if p.is_dir() and p.name != FEATURE_CACHE)
         temp += sorted(p for p in work.rglob(".*.tmp") if p.is_file())
     report.temp_files = [p for p in temp if not report.busy and _mtime(p) <= cutoff]
     report.stale_dirs = (stale_temp_dirs(ctx.root / "tmp", f"{EXPORT_PREFIX}*", grace_s)
@@ -210,7 +211,7 @@ def _statuses(ctx: AppContext, report: DoctorReport) -> None:
 def check_store(ctx: AppContext, verify_hashes: bool = False, grace_s: float = DEFAULT_GRACE_S) -> DoctorReport:
     """Inspect the store (nothing is written); ``verify_hashes`` re-reads every referenced blob;
     files younger than ``grace_s`` seconds are not reported (a write may be about to use them)."""
-    report = DoctorReport(integrity=database_problems(ctx.db.path))
+    report = DoctorReport(integrity=database_problems(ctx.db.path) if ctx.db.path else [])
     if any("damaged" in p or "cannot be opened" in p for p in report.integrity):
         return report  # the ORM cannot be trusted on a malformed file
     _live_work(ctx, report)
@@ -238,7 +239,7 @@ def repair_store(ctx: AppContext, grace_s: float = DEFAULT_GRACE_S, verify_hashe
                                "item(s) had been committed)")
     _fail_dead_versions(ctx, report)
     cutoff = time.time() - grace_s
-    with ctx.unit_of_work(write=True) as s:  # under the write lock: no row can start using an orphan meanwhile
+    with ctx.unit_of_work(write=True, exclusive=True) as s:  # no row can start using an orphan meanwhile
         if leases.live_leases(ctx):
             raise ConflictError("an import started while the repair was checking; run the repair when it has "
                                 "finished")

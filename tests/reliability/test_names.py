@@ -82,6 +82,11 @@ def test_a_digit_string_means_a_class_id_in_every_command(store, tmp_path):
     assert renamed.exit_code == 0 and f"class {car.id} is now 'automobile'" in renamed.output
 
 
+def _before_this_migration() -> str:
+    from incseg_app.storage.migrations.versions import i15_leases  # noqa: PLC0415
+    return i15_leases.down_revision
+
+
 def test_old_keys_are_renormalised_by_the_migration(tmp_path):
     """A store made before issue 15 keyed names by plain case-folding: the migration re-keys them,
     and two old names that now collide keep working (the later is reached by id)."""
@@ -92,7 +97,7 @@ def test_old_keys_are_renormalised_by_the_migration(tmp_path):
     con.executemany("INSERT INTO classes (id, name, name_key, color, prompts, archived, created_at) "
                     "VALUES (?, ?, ?, ?, '[]', 0, '2026-01-01 00:00:00')",
                     [(i, n, n.casefold(), f"#00000{i}") for i, n in rows])
-    con.execute("UPDATE alembic_version SET version_num = '0001'")
+    con.execute("UPDATE alembic_version SET version_num = ?", (_before_this_migration(),))
     con.execute("DROP TABLE leases")
     con.commit()
     con.close()

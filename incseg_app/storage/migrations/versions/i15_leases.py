@@ -7,7 +7,7 @@ older class keeps it and the later one's key gets "#<id>" appended (it stays rea
 than failing the upgrade.
 
 Revision ID: i15_leases
-Revises: 0001
+Revises: i16db_postgres
 Create Date: 2026-12-01
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'i15_leases'
-down_revision = '0001'
+down_revision = 'i16db_postgres'
 branch_labels = None
 depends_on = None
 
@@ -51,8 +51,9 @@ def upgrade() -> None:
         final[class_id] = key if key not in seen else f"{key[:56]}#{class_id}"
         seen.add(key)
     changed = [(class_id, final[class_id]) for class_id, _, old in rows if final[class_id] != old]
-    for class_id, _ in changed:  # two passes: a new key may still be another row's old one
-        conn.execute(classes.update().where(classes.c.id == class_id).values(name_key=f"\x00{class_id}"))
+    for class_id, _ in changed:  # two passes: a new key may still be another row's old one; a real key
+        # never starts with a space (names are trimmed), so these placeholders cannot collide
+        conn.execute(classes.update().where(classes.c.id == class_id).values(name_key=f" {class_id}"))
     for class_id, key in changed:
         conn.execute(classes.update().where(classes.c.id == class_id).values(name_key=key))
 
