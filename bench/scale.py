@@ -176,7 +176,10 @@ PSEUDO_CHILD = textwrap.dedent("""
     from incseg_app.services import open_store, StoreSettings
     from incseg_app.services.labeling import pseudo_label
     from incseg_app.services.ml_settings import tiny_settings
-    ctx = open_store(sys.argv[1], StoreSettings(), replace(tiny_settings(), localizer_epochs=1))
+    ml = tiny_settings()
+    if hasattr(ml, "localizer_epochs"):  # one pass of the tag localiser, where the labeller has one
+        ml = replace(ml, localizer_epochs=1)
+    ctx = open_store(sys.argv[1], StoreSettings(), ml)
     t = time.perf_counter()
     result = pseudo_label(ctx)
     print(f"RESULT {result['labelled']} {time.perf_counter() - t:.1f}", flush=True)
