@@ -6,6 +6,10 @@ error). An import records in the same transaction as each batch how many items a
 crash leaves a row saying how far it got. A lease is *live* while its process exists (same host)
 or, when that cannot be told, while its heartbeat is younger than ``STALE_S``; ``doctor`` refuses
 ``--repair`` while any lease is live and reports dead ones.
+
+``commit_in_batches`` is how a leased import registers its rows: write transactions of at most
+``StoreSettings.import_batch`` items, each recording the running count on the lease, with a pause
+between them so another process waiting for SQLite's write lock gets it.
 """
 from __future__ import annotations
 
