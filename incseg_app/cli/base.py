@@ -56,7 +56,7 @@ ML_OPTIONS = (  # option, settings key, help
                              "($INCSEG_ENCODER)."),
     ("--clip-model", "clip_model", "open_clip architecture name, e.g. ViT-B-16 ($INCSEG_CLIP_MODEL)."),
     ("--clip-pretrained", "clip_pretrained", "open_clip pretrained tag or a local weights file; empty = the "
-                                             "tag-localiser fallback ($INCSEG_CLIP_PRETRAINED)."),
+                                             "co-segmentation fallback ($INCSEG_CLIP_PRETRAINED)."),
     ("--sam-checkpoint", "sam_checkpoint", "Segment Anything checkpoint file; empty = the superpixel fallback "
                                            "($INCSEG_SAM_CHECKPOINT)."),
     ("--sam-model-type", "sam_model_type", "SAM model type: vit_b, vit_l or vit_h ($INCSEG_SAM_MODEL_TYPE)."),

@@ -51,3 +51,7 @@ class CancelledError(IncsegError):
 
 class WeightsUnavailableError(IncsegError):
     """Configured CLIP/SAM weights are missing or unreadable; the message says what the fallback is."""
+
+
+class ExportError(IncsegError):
+    """A model could not be exported faithfully (e.g. its ONNX graph does not reproduce PyTorch's logits)."""

@@ -44,7 +44,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _BLOB_MEMBER = re.compile(r"^blobs/([0-9a-f]{2})/([0-9a-f]{62})$")
 _CHUNK = 1 << 20
-_SHA_QUERIES = ("SELECT sha256 FROM images", "SELECT sha256 FROM masks", "SELECT sha256 FROM blob_refs",
+_SHA_QUERIES = ("SELECT sha256 FROM images", "SELECT sha256 FROM masks",
+                "SELECT confidence_sha256 FROM masks WHERE confidence_sha256 IS NOT NULL", "SELECT sha256 FROM blob_refs",
                 "SELECT checkpoint_sha256 FROM model_versions WHERE checkpoint_sha256 IS NOT NULL")
 RESTORE_GRACE_S = 15 * 60.0  # an unnamed leftover restore folder older than this is stale
 

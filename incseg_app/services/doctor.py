@@ -126,6 +126,9 @@ def _missing(ctx: AppContext, verify_hashes: bool, report: DoctorReport) -> None
         owners = [(f"image {i} ({name})", sha) for i, name, sha in ImageRepo(s).owners()]
         owners += [(f"mask revision {mid} of image {img}", sha)
                    for mid, img, sha in s.execute(select(MaskRow.id, MaskRow.image_id, MaskRow.sha256))]
+        owners += [(f"confidence map of mask revision {mid} of image {img}", sha)
+                   for mid, img, sha in s.execute(select(MaskRow.id, MaskRow.image_id, MaskRow.confidence_sha256)
+                                                  .where(MaskRow.confidence_sha256.is_not(None)))]
         vrepo = VersionRepo(s)
         for v in vrepo.list():
             shas = vrepo.blob_refs(v.id) | ({v.checkpoint_sha256} if v.checkpoint_sha256 else set())

@@ -44,8 +44,10 @@ def _train(ctx: AppContext, params: dict[str, Any], control: "JobControl") -> di
 
 
 def _pseudo_label(ctx: AppContext, params: dict[str, Any], control: "JobControl") -> dict[str, Any]:
-    from .labeling import pseudo_label
+    from .labeling import pseudo_label, relabel_from_corrections
 
+    if params.get("from_corrections"):
+        return relabel_from_corrections(ctx, control)
     return pseudo_label(ctx, control, bool(params.get("redo_rejected", False)))
 
 

@@ -31,6 +31,7 @@ from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
 from .features import feature_cache
 from .jobs import STATUS_RETRY_S
+from .ml_settings import check_encoder_weights
 from .planning import StepPlan, plan_step_for
 from .runner import JobControl, Launcher
 from .store_data import StoreDataset
@@ -123,6 +124,8 @@ def _checked_plan(ctx: AppContext, request: TrainRequest, with_entries: bool = T
     if plan.n_train_images == 0:
         raise ValidationError("no training images with masks for the new classes: run pseudo-labelling or "
                               "import masks first")
+    if plan.parent_version_id is None:  # a new root model loads the configured encoder weights
+        check_encoder_weights(ctx.ml.model)
     return plan
 
 

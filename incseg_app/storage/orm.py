@@ -81,6 +81,7 @@ class MaskRow(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("masks.id"), nullable=True)
     author: Mapped[str] = mapped_column(Text, default="")
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    confidence_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # per-pixel map blob
     source: Mapped[str] = mapped_column(Text, default="")  # e.g. which labeller and refiner made it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -7,7 +7,7 @@ older class keeps it and the later one's key gets "#<id>" appended (it stays rea
 than failing the upgrade.
 
 Revision ID: i15_leases
-Revises: i16db_postgres
+Revises: i11_confidence
 Create Date: 2026-12-01
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'i15_leases'
-down_revision = 'i16db_postgres'
+down_revision = 'i11_confidence'
 branch_labels = None
 depends_on = None
 
