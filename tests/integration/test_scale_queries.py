@@ -93,3 +93,22 @@ def test_the_image_list_pages_and_counts_with_the_same_filters(store):
 
 def test_the_torch_free_joint_list_matches_the_registry():
     assert planning.JOINT_METHODS == {name for name, method in METHODS.items() if method.joint}
+
+
+def test_bulk_column_reads_give_the_same_records_as_the_orm(store):
+    """``labelled`` builds records from columns (no ORM objects); every field must match ``to_mask`` /
+    ``to_image``, so a column added to the tables cannot be silently dropped by the fast path."""
+    from incseg_app.storage.repositories.images import to_image
+    from incseg_app.storage.repositories.masks import to_mask
+
+    classes.create_class(store, "car")
+    recs = images.import_uploads(store, [(f"{k}.png", image_bytes(8, 6, k)) for k in range(3)], ["car"]).imported
+    for rec in recs:
+        masks.save_mask(store, rec.id, np.ones((6, 8), np.uint8), MaskKind.PSEUDO, ReviewStatus.TO_REVIEW,
+                        confidence=0.5)
+    with store.unit_of_work() as s:
+        rows = ImageRepo(s).labelled(None, (ReviewStatus.TO_REVIEW,))
+        assert len(rows) == 3
+        for mask, image, tag_ids in rows:
+            assert mask == to_mask(s.get(MaskRow, mask.id))
+            assert image == to_image(s.get(ImageRow, image.id), ["car"]) and tag_ids == (1,)

@@ -18,14 +18,15 @@ def head_ids_subquery() -> Select[tuple[int]]:
 
 
 MASK_COLUMNS = (MaskRow.id, MaskRow.image_id, MaskRow.kind, MaskRow.status, MaskRow.sha256, MaskRow.parent_id,
-                MaskRow.author, MaskRow.confidence, MaskRow.source, MaskRow.created_at)
+                MaskRow.author, MaskRow.confidence, MaskRow.source, MaskRow.created_at, MaskRow.confidence_sha256)
 
 
 def mask_from_columns(values: Sequence) -> MaskRevision:
     """A revision from the values of ``MASK_COLUMNS`` (bulk reads skip the ORM's per-object cost)."""
-    mid, image_id, kind, status, sha, parent, author, confidence, source, created = values
+    mid, image_id, kind, status, sha, parent, author, confidence, source, created, confidence_sha = values
     return MaskRevision(id=mid, image_id=image_id, kind=MaskKind(kind), status=ReviewStatus(status), sha256=sha,
-                        parent_id=parent, author=author, confidence=confidence, source=source, created_at=created)
+                        parent_id=parent, author=author, confidence=confidence, source=source, created_at=created,
+                        confidence_sha256=confidence_sha)
 
 
 def to_mask(row: MaskRow) -> MaskRevision:
