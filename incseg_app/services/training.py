@@ -14,36 +14,31 @@ import json
 import logging
 import os
 import shutil
-from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..domain.config import MethodConfig, ModelConfig, TrainConfig, to_dict
-from ..domain.enums import JobKind, MaskKind, ReviewStatus, Split, VersionStatus
+from ..domain.enums import JobKind, VersionStatus
 from ..domain.errors import CancelledError, ValidationError
 from ..domain.records import Job, ModelVersion
 from ..methods.parts import Method
 from ..methods.registry import METHODS, get_method
-from ..storage.repositories import ClassRepo
+from ..storage.db import retry_busy
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
 from ..training.step import run_incremental_step, select_device
 from . import versions
 from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
 from .features import feature_cache
-from .images import list_images
-from ..storage.db import retry_busy
 from .jobs import STATUS_RETRY_S
 from .job_metrics import LOSS, MetricsWriter
 from .ml_settings import check_encoder_weights
+from .planning import DEFAULT_METHOD, StepPlan, plan_step_for
 from .runner import JobControl, Launcher
-from .store_data import Entry, StoreDataset, labelled_entries
+from .store_data import StoreDataset
 
 log = logging.getLogger(__name__)
 
-# The method a new step uses unless the user picks another: the incremental method that kept old
-# classes best in the latest measured benchmark (docs/benchmarks.md, CamVid 6-5: mib). Change it here only.
-DEFAULT_METHOD = "mib"
 GPU_WORKERS = 4  # DataLoader workers of a GPU step (decoding and augmenting keep up with the device)
 
 
@@ -84,92 +79,13 @@ class TrainRequest:
     validate_on_drafts: bool = False
 
 
-@dataclass(frozen=True)
-class StepPlan:
-    """What will be trained on what, shown before a step starts."""
-
-    parent_version_id: int | None
-    parent_name: str | None
-    old_classes: list[str]
-    new_classes: list[str]
-    new_class_ids: tuple[int, ...]
-    n_train_images: int
-    n_val_images: int
-    mask_counts: dict[str, int]
-    warnings: list[str]
-    entries: tuple[Entry, ...] = ()
-    val_counts: dict[str, int] = field(default_factory=dict)  # validation masks by kind ("ground truth", ...)
-    val_drafts_skipped: int = 0  # val images whose unreviewed draft does not validate the step
-    validate_on_drafts: bool = False
-
-
-def _parent(ctx: AppContext, parent_version_id: int | None, from_scratch: bool) -> ModelVersion | None:
-    if from_scratch:
-        return None
-    if parent_version_id is None:
-        return versions.active_version(ctx)
-    parent = versions.get_version(ctx, parent_version_id)
-    if parent.status != VersionStatus.READY:
-        raise ValidationError(f"version {parent.id} ({parent.name}) is {parent.status.value}; train from a ready version")
-    return parent
-
-
-def _mask_label(e: Entry) -> str:
-    if e.mask.kind == MaskKind.PSEUDO:
-        return "pseudo (accepted)" if e.mask.status == ReviewStatus.ACCEPTED else "pseudo (to review)"
-    return e.mask.kind.value.replace("_", " ")
-
-
 def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None = None, accepted_only: bool = False,
               parent_version_id: int | None = None, method: str = DEFAULT_METHOD, from_scratch: bool = False,
-              validate_on_drafts: bool = False) -> StepPlan:
+              with_entries: bool = False, validate_on_drafts: bool = False) -> StepPlan:
     """Resolve the parent, the new classes, the training images and the validation masks of a step
-    (nothing is written)."""
-    joint = get_method(method).joint
-    parent = _parent(ctx, parent_version_id, from_scratch)
-    parent_ids = parent.class_ids if parent is not None else (0,)
-    with ctx.unit_of_work() as s:
-        classes = {c.id: c for c in ClassRepo(s).list()}
-    entries = labelled_entries(ctx, Split.TRAIN, include_pseudo=not accepted_only)
-    tagged = Counter(t for e in entries for t in e.tag_ids)
-    by_name = {c.name: cid for cid, c in classes.items()}
-    any_image = {by_name[t] for im in list_images(ctx, split=Split.TRAIN) for t in im.tags if t in by_name}
-    if new_class_ids is None:
-        new = tuple(cid for cid, c in sorted(classes.items())
-                    if cid not in parent_ids and not c.archived and cid in any_image)
-    else:
-        new = tuple(int(c) for c in new_class_ids)
-        for cid in new:
-            if cid not in classes:
-                raise ValidationError(f"unknown class id {cid}")
-            if cid in parent_ids:
-                raise ValidationError(f"class {classes[cid].name!r} is already learned by version {parent.id}")
-            if classes[cid].archived:
-                raise ValidationError(f"class {classes[cid].name!r} is archived; unarchive it to train it")
-    wanted = set(new) | (set(parent_ids[1:]) if joint else set())
-    step_entries = tuple(e for e in entries if parent is None or joint or wanted & set(e.tag_ids))
-    warnings = []
-    for cid in new:
-        if tagged[cid] == 0:
-            warnings.append(f"class {classes[cid].name!r} has no training image with a usable mask")
-    val = labelled_entries(ctx, Split.VAL, include_pseudo=validate_on_drafts)
-    drafts = sum(1 for e in labelled_entries(ctx, Split.VAL, include_pseudo=True)
-                 if e.mask.status == ReviewStatus.TO_REVIEW)
-    n_val = len(val)
-    if n_val == 0:
-        warnings.append("no validation images with reviewed masks: the version will have no IoU or forgetting "
-                        "report (review the val drafts, or move some labelled images to the val split)")
-    if drafts and not validate_on_drafts:
-        warnings.append(f"{drafts} val image(s) have only an unreviewed draft: they do not validate the step (review "
-                        "them, or tick 'validate on drafts' to measure on them anyway)")
-    pending = sum(1 for e in step_entries if e.mask.status == ReviewStatus.TO_REVIEW)
-    if pending:
-        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'reviewed masks only' to skip them)")
-    return StepPlan(parent.id if parent else None, parent.name if parent else None,
-                    [classes[c].name for c in parent_ids[1:] if c in classes], [classes[c].name for c in new], new,
-                    len(step_entries), n_val, dict(Counter(_mask_label(e) for e in step_entries)), warnings,
-                    step_entries, dict(Counter(_mask_label(e) for e in val)), 0 if validate_on_drafts else drafts,
-                    validate_on_drafts)
+    (nothing is written); ``with_entries`` lists the training entries too (see ``planning.plan_step_for``)."""
+    return plan_step_for(ctx, get_method(method).joint, new_class_ids, accepted_only, parent_version_id,
+                         from_scratch, with_entries, validate_on_drafts)
 
 
 def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:
@@ -202,10 +118,10 @@ def _resume_dir(ctx: AppContext, config: dict) -> Path:
     return ctx.root / "work" / f"train-{key}"
 
 
-def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
+def _checked_plan(ctx: AppContext, request: TrainRequest, with_entries: bool = True) -> StepPlan:
     """The step's plan, refusing a step with nothing new to learn or no training masks."""
     plan = plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
-                     request.from_scratch, request.validate_on_drafts)
+                     request.from_scratch, with_entries, request.validate_on_drafts)
     if not plan.new_class_ids:
         raise ValidationError("nothing new to learn: every class tagged on a training image is already in the "
                               "parent version (add a class and tag or label images of it)")
@@ -311,7 +227,7 @@ def start_training(ctx: AppContext, runner: Launcher, request: TrainRequest) -> 
     Only one training job runs per store at a time (``exclusive``) unless the store's settings allow
     parallel training (``StoreSettings.parallel_training`` / ``INCSEG_PARALLEL_TRAINING``).
     """
-    _checked_plan(ctx, request)
+    _checked_plan(ctx, request, with_entries=False)  # counts only: the job reads the entries itself
     _method_config(request)
     _train_config(ctx, request)
     return runner.launch(JobKind.TRAIN, asdict(request), exclusive=not ctx.settings.parallel_training)

@@ -190,3 +190,21 @@ class TrashRow(Base):
     original_name: Mapped[str] = mapped_column(Text)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LeaseRow(Base):
+    """A write in progress outside the job table (an import or upload): who holds it and how far it got.
+
+    The holder refreshes ``heartbeat_at`` while it runs and deletes the row when it ends; a row whose
+    process is gone is a crashed import (``done`` of ``total`` items were committed, in whole batches).
+    """
+
+    __tablename__ = "leases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(128))  # "host:pid" of the process holding the lease
+    total: Mapped[int] = mapped_column(Integer, default=0)  # items the write will commit
+    done: Mapped[int] = mapped_column(Integer, default=0)  # items committed so far (whole batches)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

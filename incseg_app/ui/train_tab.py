@@ -70,7 +70,8 @@ def plan_text(plan: training.StepPlan) -> str:
 @guarded(0)
 def show_plan(ctx: AppContext, method: str, new_ids: list[int], accepted_only: bool, from_scratch: bool,
               on_drafts: bool) -> str:
-    return plan_text(training.plan_step(ctx, new_ids or None, accepted_only, None, method, from_scratch, on_drafts))
+    return plan_text(training.plan_step(ctx, new_ids or None, accepted_only, None, method, from_scratch,
+                                          validate_on_drafts=on_drafts))
 
 
 def request_of(method: str, new_ids: list[int], parts_off: list[str], epochs: float, batch: float, crop: float,

@@ -52,7 +52,7 @@ def test_deleted_images_leave_lists_and_training_but_keep_their_masks_until_a_pu
     n_before = len(images.list_images(filled))
     (trash_id,) = gallery.delete_images(filled, [target])
     assert len(images.list_images(filled)) == n_before - 1
-    assert target not in {e.image.id for e in training.plan_step(filled, method="finetune").entries}
+    assert target not in {e.image.id for e in training.plan_step(filled, method="finetune", with_entries=True).entries}
     assert gallery.trash_entries(filled)[0][:2] == (trash_id, target)
     restored = gallery.restore_image(filled, trash_id)
     history = masks.mask_history(filled, restored.id)
