@@ -162,6 +162,8 @@ def revert_accept_undo_reopen(page, ctx, shots: Path) -> None:
     assert head_of_shown(page, ctx).id == shown.id  # the undone item is back on screen
 
     pick(page, "review-filter", "reviewed (any)")
+    # the filter's reply re-renders the order control: wait for it before the next click
+    expect(page.locator("#review-position")).to_contain_text("reviewed (any)")
     page.locator("#review-order label:has-text('image order')").click()
     expect(page.locator("#review-position")).to_contain_text("Item 1 of 3 · reviewed (any) · image order")
     reviewed = head_of_shown(page, ctx)  # the correction saved above (train images come before val ones)
