@@ -21,7 +21,7 @@ from ..domain.config import MethodConfig, ModelConfig, TrainConfig, to_dict
 from ..domain.enums import JobKind, MaskKind, ReviewStatus, Split, VersionStatus
 from ..domain.errors import CancelledError, ValidationError
 from ..domain.records import Job, ModelVersion
-from ..methods.parts import Method
+from ..methods.parts import Method, StepCarry
 from ..methods.registry import METHODS, get_method
 from ..storage.repositories import ClassRepo
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
@@ -190,6 +190,7 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
     model_cfg = parent_ckpt.model_cfg if parent_ckpt else ctx.ml.model
     parent_ids = parent.class_ids if parent else (0,)
     config = {"model": to_dict(model_cfg), "train": to_dict(train_cfg), "method": to_dict(method_cfg),
+              "method_options": method.resolved_options(method_cfg),
               "new_class_ids": list(plan.new_class_ids), "labeling": to_dict(ctx.ml.labeling),
               "data": {"train_mask_ids": [e.mask.id for e in plan.entries], "counts": plan.mask_counts},
               "eval": {"val_fingerprint": val_fingerprint(ctx), "max_side": ctx.ml.eval_max_side}}
@@ -215,18 +216,18 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
             loss = f" · loss {total:.4f}" if total is not None else ""
             control.progress(0.9 * fraction, f"training: {message}{loss}")
 
-    inputs = {}
+    carry = StepCarry()
     memory_sha = (parent_ckpt.extra.get("memory_sha256") if parent_ckpt else None)
     if memory_sha and ctx.blobs.exists(memory_sha):
-        inputs["memory"] = ctx.blobs.get_bytes(memory_sha)
+        carry.memory = ctx.blobs.get_bytes(memory_sha)
     resume_dir = _resume_dir(ctx, {**config, "parent": version.parent_id})
     result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
                                   plan.new_class_ids, parent_ckpt, progress=progress,
                                   should_cancel=control.should_cancel if control else None,
-                                  resume_dir=resume_dir, inputs=inputs)
+                                  resume_dir=resume_dir, carry=carry)
     extra: dict = {"losses": result.losses, "seconds": result.seconds, "images_per_second": result.images_per_second,
                    "peak_memory_mb": result.peak_memory_mb}
-    memory = result.outputs.get("memory")
+    memory = result.carry.memory
     blob_shas: set[str] = set()
     if isinstance(memory, (bytes, bytearray)):
         extra["memory_sha256"] = ctx.blobs.put_bytes(bytes(memory))

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..domain.config import MethodConfig, ModelConfig, TrainConfig
 from ..domain.errors import ValidationError
-from ..methods.parts import Method, StepInfo, StepRun
+from ..methods.parts import Method, StepCarry, StepInfo, StepRun
 from .checkpoint import Checkpoint
 from .data import Augment, SegDataset, StepDataset, StepLoader, step_lookup
 from .ddp import DistInfo, to_sync_batchnorm
@@ -43,7 +43,9 @@ class StepResult:
         losses: mean of each named loss over the last epoch.
         epoch_losses: the same per epoch.
         iterations, seconds, images_per_second, peak_memory_mb: as in ``loop.LoopResult``.
-        outputs: what parts wrote into ``StepRun.outputs`` (for the caller to persist).
+        carry: what parts wrote into ``StepRun.carry_out`` (for the caller to persist and hand to the
+            next step).
+        part_summaries: each enabled part's ``summary()`` (diagnostics such as GSC's step factors).
     """
 
     model: nn.Module
@@ -57,7 +59,8 @@ class StepResult:
     seconds: float
     images_per_second: float
     peak_memory_mb: float
-    outputs: dict[str, Any] = field(default_factory=dict)
+    carry: StepCarry = field(default_factory=StepCarry)
+    part_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def checkpoint(self, extra: dict[str, Any] | None = None) -> Checkpoint:
         """The trained weights (CPU copies) with what is needed to rebuild the model."""
@@ -119,7 +122,7 @@ def prepare_models(model_cfg: ModelConfig, method: Method, new: tuple[int, ...],
 def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method, method_cfg: MethodConfig,
                          data: SegDataset, new_class_ids: Sequence[int], parent: Checkpoint | None = None, *,
                          progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                         resume_dir: Path | None = None, inputs: dict[str, Any] | None = None,
+                         resume_dir: Path | None = None, carry: StepCarry | None = None,
                          dist_info: DistInfo | None = None) -> StepResult:
     """Grow (or build), train and return the model of one step.
 
@@ -129,7 +132,7 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
         new_class_ids: stable ids learned in this step (base step: the base classes).
         parent: the active version's checkpoint, or None for a base step.
         resume_dir: folder for per-epoch snapshots; an interrupted call resumes from it.
-        inputs: data handed to parts through ``StepRun.inputs``.
+        carry: what the parent version hands to the parts (``StepRun.carry_in``), e.g. the FMWISS memory.
         dist_info: this rank's place in a data-parallel job (``ddp.init_from_env``).
     """
     new = _check_new_classes(new_class_ids, parent.class_ids if parent is not None else ())
@@ -155,7 +158,7 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
     loader = StepLoader(dataset, train_cfg.batch_size // world, seed=train_cfg.seed, rank=rank, world_size=world,
                         num_workers=train_cfg.num_workers)
     run = StepRun(model=model, old_model=old_model, step=info, method=method_cfg, train=train_cfg, device=device,
-                  dataset=data, class_ids=class_ids, inputs=dict(inputs or {}))
+                  dataset=data, class_ids=class_ids, carry_in=carry or StepCarry())
     log.info("step %d (%s): %d images, new classes %s, %d channels on %s", info.step, method.name, len(data),
              list(new), len(class_ids), device)
     result = train_step(run, parts, loader, progress=progress, should_cancel=should_cancel, resume_dir=resume_dir,
@@ -165,4 +168,4 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
                       losses=result.epoch_losses[-1] if result.epoch_losses else {},
                       epoch_losses=result.epoch_losses, iterations=result.iterations, seconds=result.seconds,
                       images_per_second=result.images_per_second, peak_memory_mb=result.peak_memory_mb,
-                      outputs=run.outputs)
+                      carry=run.carry_out, part_summaries={p.name: p.summary() for p in parts})
