@@ -63,6 +63,10 @@ def test_step_weights_normalised_over_channels_keep_the_old_classes_total_weight
     assert over_channels[1] / over_channels[0] == pytest.approx(10.0)
     torch.testing.assert_close(step_weights(torch.tensor([1.0, 2.0, 4.0]), torch.tensor([6.0, 1.0, 1.0])),
                                torch.tensor([32 / 27, 16 / 27, 8 / 27]))
+    # "max": compensation only adds weight; power 0.5 halves the log-ratio
+    torch.testing.assert_close(step_weights(grads, normalise="max"), torch.tensor([1.0, 10.0]))
+    torch.testing.assert_close(step_weights(grads, normalise="max", power=0.5), torch.tensor([1.0, 10 ** 0.5]))
+    assert step_weights(grads, normalise="max", max_weight=5.0).tolist() == [1.0, 5.0]
 
 
 def test_channel_step_grads_averages_each_steps_channels():
@@ -92,10 +96,10 @@ def test_gradcomp_measures_logit_gradients_through_a_hook_and_reweights_old_step
     torch.testing.assert_close(part.ema, slopes)
 
     second = _backward_with_channel_slopes(part, slopes)
-    # G(step 0) = mean(1, 3) = 2 over 2 channels, G(step 1) = 4 over 1 -> w ∝ [1/2, 1/4] with mean 1 over
-    # the three old channels: [1.2, 0.6]; background and the new channel stay 1.
-    torch.testing.assert_close(second.channel_weights, torch.tensor([1.0, 1.2, 1.2, 0.6, 1.0]))
-    assert part.summary()["final_step_factors"] == pytest.approx({"0": 1.2, "1": 0.6})
+    # G(step 0) = mean(1, 3) = 2 over 2 channels, G(step 1) = 4 over 1 -> w ∝ [1/2, 1/4]; the best-served
+    # step (1) keeps 1 ("max"): [2, 1]; background and the new channel stay 1.
+    torch.testing.assert_close(second.channel_weights, torch.tensor([1.0, 2.0, 2.0, 1.0, 1.0]))
+    assert part.summary()["final_step_factors"] == pytest.approx({"0": 2.0, "1": 1.0})
     # ``unweighted``: the measured gradient is divided by the applied factor, so the EMA stays at the slopes.
     torch.testing.assert_close(part.ema, slopes)
 
@@ -106,7 +110,7 @@ def test_gradcomp_with_feedback_folds_weighted_gradients_into_the_ema():
     slopes = torch.tensor([5.0, 1.0, 3.0, 4.0, 8.0])
     _backward_with_channel_slopes(part, slopes)
     _backward_with_channel_slopes(part, slopes)
-    factors = torch.tensor([1.0, 1.2, 1.2, 0.6, 1.0])
+    factors = torch.tensor([1.0, 2.0, 2.0, 1.0, 1.0])
     torch.testing.assert_close(part.ema, 0.5 * slopes + 0.5 * slopes * factors)
 
 
