@@ -21,6 +21,15 @@ def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(labels[:, None].float(), size=size, mode="nearest")[:, 0].long()
 
 
+def channel_argmax(scores: Tensor) -> Tensor:
+    """B×K×H×W -> B×H×W int64 index of the largest channel (the first one on ties).
+
+    ``max(dim=1).indices``: on CPU, torch's ``argmax`` over a non-innermost dimension of a contiguous
+    tensor was ~5× slower (53 ms against 9 ms for 8×7×160×160), the largest cost of the label sources.
+    """
+    return scores.max(dim=1).indices
+
+
 def region_fraction(mask: Tensor, size: tuple[int, int]) -> Tensor:
     """B×H×W bool -> B×h×w float in [0, 1]: the share of each h×w cell's pixels inside ``mask``.
 

@@ -54,13 +54,10 @@ def unbiased_cross_entropy(logits: Tensor, labels: Tensor, num_old: int, channel
     ``num_old`` = K_old old channels (background included); with ``num_old`` ≤ 1 this is the standard
     cross-entropy. Scalar.
     """
-    logits = logits.float()
-    lse_all = torch.logsumexp(logits, dim=1)
-    logp = logits - lse_all.unsqueeze(1)
-    if num_old > 1:
-        logp = logp.clone()
-        logp[:, 0] = torch.logsumexp(logits[:, :num_old], dim=1) - lse_all
+    logp = F.log_softmax(logits.float(), dim=1)
     nll = -logp.gather(1, (labels * (labels != IGNORE_ID)).unsqueeze(1)).squeeze(1)
+    if num_old > 1:  # background rows: -log Σ_{c < num_old} p_c
+        nll = torch.where(labels == 0, -torch.logsumexp(logp[:, :num_old], dim=1), nll)
     return _weighted_pixel_mean(nll, labels, channel_weights)
 
 
@@ -86,11 +83,9 @@ def unbiased_knowledge_distillation(logits: Tensor, old_logits: Tensor, channel_
     mean over the counted pixels (the paper's 1/|I| Σ_i Σ_c). Scalar.
     """
     k_old = old_logits.shape[1]
-    logits = logits.float()
-    lse_all = torch.logsumexp(logits, dim=1, keepdim=True)
-    bg_and_new = torch.cat([logits[:, :1], logits[:, k_old:]], dim=1)
-    log_bg = torch.logsumexp(bg_and_new, dim=1, keepdim=True) - lse_all
-    log_q = torch.cat([log_bg, logits[:, 1:k_old] - lse_all], dim=1)
+    logp = F.log_softmax(logits.float(), dim=1)
+    log_bg = torch.logsumexp(torch.cat([logp[:, :1], logp[:, k_old:]], dim=1), dim=1, keepdim=True)
+    log_q = torch.cat([log_bg, logp[:, 1:k_old]], dim=1)
     p = F.softmax(old_logits.float(), dim=1)
     w = channel_weights[:k_old].to(log_q.dtype).view(1, -1, 1, 1)
     return _masked_mean(-(w * p * log_q).sum(1), pixel_mask)

@@ -39,7 +39,7 @@ from torch import Tensor
 from ...domain.errors import ValidationError
 from ...domain.records import BACKGROUND_ID, IGNORE_ID
 from ..parts import Part, StepContext, StepRun
-from ..labelmaps import resize_labels
+from ..labelmaps import channel_argmax, resize_labels
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def prototype_relabel(labels: Tensor, old_logits: Tensor, distances: Tensor, thr
         B×H×W int64 targets; only pixels whose label was 0 can change.
     """
     lut = torch.as_tensor(list(old_channels), device=labels.device, dtype=torch.long)
-    pred = old_logits.argmax(dim=1)
+    pred = channel_argmax(old_logits)
     channel = lut[pred]
     dist = distances.gather(1, pred[:, None])[:, 0]
     near = dist <= thresholds.to(dist.device)[pred] + TIE_TOLERANCE

@@ -29,15 +29,15 @@ Choices where the paper is open (options; measured in ``docs/benchmarks.md``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ...domain.errors import ValidationError
-from ...domain.records import BACKGROUND_ID, IGNORE_ID
-from ..labelmaps import resize_labels
+from ...domain.records import BACKGROUND_ID
+from ..labelmaps import channel_argmax, resize_labels
 from ..parts import Part, StepContext, StepRun
 
 
@@ -80,7 +80,7 @@ def prototype_labels(labels: Tensor, old_logits: Tensor, old_channels: Sequence[
         B×H×W int64 channel map (255 = ignore).
     """
     lut = torch.as_tensor(list(old_channels), device=labels.device, dtype=torch.long)
-    pseudo = lut[old_logits.argmax(dim=1)]
+    pseudo = lut[channel_argmax(old_logits)]
     return torch.where(labels == BACKGROUND_ID, pseudo, labels)
 
 
@@ -155,11 +155,12 @@ class SoftSharpRelationDistillation(Part):
     def losses(self, ctx: StepContext) -> dict[str, Tensor]:
         if ctx.old_out is None or not ctx.step.old_channels:
             return {}
-        k = ctx.step.num_classes
-        masks = prototype_labels(ctx.labels, ctx.old_out.logits, ctx.step.old_channels)
-        new_p, counts = class_prototypes(ctx.out.pixel_emb, resize_labels(masks, ctx.out.pixel_emb.shape[-2:]), k)
-        old_p, _ = class_prototypes(ctx.old_out.pixel_emb.detach(),
-                                    resize_labels(masks, ctx.old_out.pixel_emb.shape[-2:]), k)
+        k, size = ctx.step.num_classes, tuple(ctx.out.pixel_emb.shape[-2:])
+        # nearest-resizing labels and old logits first gives the same masks as resizing the combined map
+        old_logits = F.interpolate(ctx.old_out.logits.float(), size=size, mode="nearest")
+        masks = prototype_labels(resize_labels(ctx.labels, size), old_logits, ctx.step.old_channels)
+        new_p, counts = class_prototypes(ctx.out.pixel_emb, masks, k)
+        old_p, _ = class_prototypes(ctx.old_out.pixel_emb.detach(), resize_labels(masks, ctx.old_out.pixel_emb.shape[-2:]), k)
         old_p, new_p, seen = self._running(old_p, new_p, counts >= self.options.min_pixels)
         present = self._columns(seen, ctx.step.old_channels)
         old_set = set(ctx.step.old_channels) - ({BACKGROUND_ID} if not self.options.include_background else set())

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from ...domain.errors import ValidationError
 from ...domain.records import BACKGROUND_ID, IGNORE_ID
-from ..labelmaps import channel_mask
+from ..labelmaps import channel_argmax, channel_mask
 from ..parts import Part, StepContext
 
 
@@ -79,7 +79,7 @@ def new_class_probability(logits: Tensor, new_channels: Sequence[int]) -> Tensor
 
 def old_class_region(labels: Tensor, old_logits: Tensor, new_channels: Sequence[int]) -> Tensor:
     """M̄: B×H×W bool, the old model predicts an old non-background class and the label is not new."""
-    return (old_logits.argmax(dim=1) != BACKGROUND_ID) & ~channel_mask(labels, new_channels)
+    return (channel_argmax(old_logits) != BACKGROUND_ID) & ~channel_mask(labels, new_channels)
 
 
 def scale_new_channel_weights(channel_weights: Tensor, new_channels: Sequence[int], factor: float) -> None:
@@ -105,14 +105,15 @@ class ClassDeconfusion(Part):
         if info.step == 0 or not info.new_channels:
             return {}
         valid = ctx.labels != IGNORE_ID
+        probs = ctx.out.logits.float().softmax(dim=1)  # one softmax for both maps
         out: dict[str, Tensor] = {}
         if o.dice_weight > 0:
-            prob = new_class_probability(ctx.out.logits, info.new_channels)
+            prob = probs[:, list(info.new_channels)].sum(dim=1)
             out["inc_cds_dice"] = o.dice_weight * dice_loss(prob, channel_mask(ctx.labels, info.new_channels),
                                                             valid, o.smooth)
         old_fg = [c for c in info.old_channels if c != BACKGROUND_ID]
         if o.old_dice_weight > 0 and ctx.old_out is not None and old_fg:
-            prob = class_probability(ctx.out.logits, old_fg)
+            prob = probs[:, old_fg].sum(dim=1)
             region = old_class_region(ctx.labels, ctx.old_out.logits, info.new_channels)
             out["inc_cds_old_dice"] = o.old_dice_weight * dice_loss(prob, region, valid, o.smooth)
         return out

@@ -32,11 +32,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ...domain.errors import ValidationError
 from ...domain.records import BACKGROUND_ID, IGNORE_ID
+from ..labelmaps import channel_argmax
 from ..parts import Part, StepContext, StepRun
 
 RULES = ("plop", "median")
@@ -82,21 +84,20 @@ def plop_code_thresholds(hist: Tensor) -> Tensor:
     Returns K float in v units; 0 for classes without pixels (PLOP's initial value; the floor then
     applies) and ±inf where no bin qualifies and the code divides by an empty bin.
     """
-    out = torch.zeros(hist.shape[0], dtype=torch.float64)
-    counts = hist.double().cpu()
-    for c in range(counts.shape[0]):
-        total = float(counts[c].sum())
+    counts = hist.double().cpu().numpy()
+    out = np.zeros(counts.shape[0])
+    running = np.concatenate([[0.0], np.cumsum(np.arange(BINS - 1, dtype=np.float64))])  # the code's running sum
+    for c, row in enumerate(counts):
+        total = row.sum()
         if total <= 0:
             continue
-        half, running = total / 2, 0.0
-        for i in range(BINS):
-            if running <= half <= running + float(counts[c, i]):
-                break
-            running += i  # the released code adds the bin index, not the bin's count
-        width = 1.0 / BINS
-        n = float(counts[c, i])
-        out[c] = i * width + ((half - running) / n) * width if n > 0 else math.copysign(math.inf, half - running)
-    return out.float()
+        half = total / 2
+        hits = np.nonzero((running <= half) & (half <= running + row))[0]
+        i = int(hits[0]) if len(hits) else BINS - 1
+        run = running[i] if len(hits) else running[-1] + (BINS - 1)  # the loop's last ``+= i`` ran too
+        n = row[i]
+        out[c] = i / BINS + (half - run) / n / BINS if n > 0 else math.copysign(math.inf, half - run)
+    return torch.from_numpy(out).float()
 
 
 def median_thresholds(hist: Tensor) -> Tensor:
@@ -112,7 +113,7 @@ def median_thresholds(hist: Tensor) -> Tensor:
 
 
 def entropy_pseudo_labels(old_logits: Tensor, labels: Tensor, thresholds: Tensor, num_current: int,
-                          ignore_uncertain: bool = True) -> Tensor:
+                          ignore_uncertain: bool = True, probs: Tensor | None = None) -> Tensor:
     """PLOP Sec. 3.2 pseudo-labelling with given thresholds.
 
     Args:
@@ -121,6 +122,7 @@ def entropy_pseudo_labels(old_logits: Tensor, labels: Tensor, thresholds: Tensor
         thresholds: K_old float, τ_c in PLOP's units v (``plop_entropy``).
         num_current: K, the current model's channels (PLOP's ``nb_current_classes``).
         ignore_uncertain: background pixels with v ≥ τ become 255 (PLOP) instead of staying background.
+        probs: softmax(old_logits) when the caller has it already.
     Returns:
         B×H×W int64 targets: background pixels with v < τ_ĉ become ĉ (which may be 0 again); every
         other pixel is unchanged.
@@ -128,15 +130,17 @@ def entropy_pseudo_labels(old_logits: Tensor, labels: Tensor, thresholds: Tensor
     if old_logits.shape[1] < 2:
         return labels
     with torch.no_grad():
-        probs = old_logits.float().softmax(dim=1)
+        probs = old_logits.float().softmax(dim=1) if probs is None else probs
         v = plop_entropy(probs, num_current)
-        pred = probs.argmax(dim=1)
-        background = labels == BACKGROUND_ID
-        confident = v < thresholds.to(v.device)[pred]
-        out = labels.clone()
-        out[background & confident] = pred[background & confident].to(labels.dtype)
-        if ignore_uncertain:
-            out[background & ~confident] = IGNORE_ID
+        pred = channel_argmax(probs)
+        return _relabel(labels, pred, v < thresholds.to(v.device)[pred], ignore_uncertain)
+
+
+def _relabel(labels: Tensor, pred: Tensor, confident: Tensor, ignore_uncertain: bool) -> Tensor:
+    background = labels == BACKGROUND_ID
+    out = torch.where(background & confident, pred.to(labels.dtype), labels)
+    if ignore_uncertain:
+        out = torch.where(background & ~confident, torch.full_like(out, IGNORE_ID), out)
     return out
 
 
@@ -178,10 +182,11 @@ class EntropyPseudoLabels(Part):
         probs = ctx.old_out.logits.float().softmax(dim=1)
         k_old, k = probs.shape[1], ctx.step.num_classes
         background = ctx.labels == BACKGROUND_ID
-        hist = entropy_histograms(plop_entropy(probs, k), probs.argmax(dim=1), background, k_old).cpu()
+        v, pred = plop_entropy(probs, k), channel_argmax(probs)
+        hist = entropy_histograms(v, pred, background, k_old).cpu()
         self.hist = hist if self.hist is None else self.hist + hist
-        labels = entropy_pseudo_labels(ctx.old_out.logits, ctx.labels, self.thresholds(), k,
-                                       self.options.ignore_uncertain)
+        confident = v < self.thresholds().to(v.device)[pred]
+        labels = _relabel(ctx.labels, pred, confident, self.options.ignore_uncertain)
         self._rates += torch.stack([((labels != BACKGROUND_ID) & (labels != IGNORE_ID) & background).float().mean(),
                                     ((labels == IGNORE_ID) & background).float().mean(),
                                     background.float().mean()]).cpu()
