@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -54,6 +55,7 @@ from incseg_app.training.checkpoint import Checkpoint, build_from_checkpoint
 from incseg_app.training.data import SubsetDataset, images_with_classes
 from incseg_app.training.ddp import DistInfo, init_from_env
 from incseg_app.training.evaluate import evaluate
+from incseg_app.training.featcache import FeatureCache
 from incseg_app.training.folder import FolderDataset
 from incseg_app.training.metrics import class_ious, forgetting
 from incseg_app.training.step import run_incremental_step, select_device
@@ -82,6 +84,7 @@ class Context:
     train_cfg: TrainConfig
     args: argparse.Namespace
     dist_info: DistInfo | None
+    features: FeatureCache | None = None  # backbone taps shared by every run and evaluation (--cache)
     shared: dict[str, Any] = field(default_factory=dict)
     pseudo: dict[tuple, Any] = field(default_factory=dict)
 
@@ -147,7 +150,7 @@ def train_step(ctx: Context, spec: RunSpec, t: int, new: list[int], data: Any, p
     if method.joint:  # the upper bound gets the passes of every incremental step together
         step_train = replace(ctx.train_cfg, epochs=args.joint_epochs or ctx.train_cfg.epochs * n_steps)
     result = run_incremental_step(ctx.model_cfg, step_train, step_method, step_cfg, data, new, parent,
-                                  carry=carry, dist_info=ctx.dist_info)
+                                  carry=carry, dist_info=ctx.dist_info, feature_cache=ctx.features)
     if shared:
         ctx.shared["base"] = result
         ctx.shared["base_data"] = data
@@ -190,7 +193,7 @@ def run_protocol(ctx: Context, spec: RunSpec, steps: list[list[int]]) -> list[di
             continue
         t0 = time.perf_counter()
         cm = evaluate(result.model, ctx.val, result.class_ids, select_device(ctx.train_cfg.device),
-                      max_side=args.eval_max_side)
+                      max_side=args.eval_max_side, feature_cache=ctx.features)
         eval_s = time.perf_counter() - t0
         k = len(result.class_ids)
         if method.joint:  # score against the last incremental step's old/new split
@@ -208,6 +211,7 @@ def run_protocol(ctx: Context, spec: RunSpec, steps: list[list[int]]) -> list[di
             "train_images": len(data), "iterations": result.iterations, "train_seconds": result.seconds,
             "eval_seconds": eval_s, "images_per_second": result.images_per_second,
             "peak_memory_mb": result.peak_memory_mb, "losses": result.losses, "parts": result.part_summaries,
+            "feature_path": result.feature_path,
             "memory_instances": _memory_size(carry), "shared_base": bool(t == 0 and args.shared_base
                                                                           and not method.joint),
             "pseudo_masks": weak_stats,
@@ -265,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--joint-epochs", type=int, default=0,
                    help="epochs of the joint upper bound (0 = --epochs × number of steps)")
+    p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=True,
+                   help="with a frozen backbone (--encoder-lr-mult 0), train and evaluate from cached backbone "
+                        "taps (computed once per image view, shared by every run)")
+    p.add_argument("--cache-dir", default="", help="folder for the feature cache (default: a temporary folder)")
+    p.add_argument("--cache-memory-mb", type=int, default=2048, help="feature cache memory bound")
     p.add_argument("--shared-base", action=argparse.BooleanOptionalAction, default=True,
                    help="train the base step once per seed (finetune) and start every incremental run from it")
     p.add_argument("--weak", action="store_true", help="also run --weak-methods with tags only in the increments")
@@ -294,13 +303,18 @@ def main(argv: list[str] | None = None) -> int:
     if dist_info is not None and not dist_info.is_main:
         logging.getLogger().setLevel(logging.ERROR)
     seeds = list(range(args.seed, args.seed + args.seeds))
+    tmp = tempfile.TemporaryDirectory(prefix="incseg-features-")
+    features = (FeatureCache(args.cache_dir or tmp.name, max_memory_bytes=args.cache_memory_mb << 20)
+                if args.cache else None)
     print(f"{args.split} on {args.data}: steps {steps}; runs {[r.label for r in runs]}; seeds {seeds}; "
           f"{len(train)} train / {len(val)} eval images; device {device}", flush=True)
     load_start, t_start, results = os.getloadavg(), time.perf_counter(), []
     for seed in seeds:
         train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop_size=args.crop,
-                                encoder_lr_mult=args.encoder_lr_mult, seed=seed, device=args.device)
-        ctx = Context(train, val, {0: "background", **full_train.class_names}, model_cfg, train_cfg, args, dist_info)
+                                encoder_lr_mult=args.encoder_lr_mult, cache_features=args.cache, seed=seed,
+                                device=args.device)
+        ctx = Context(train, val, {0: "background", **full_train.class_names}, model_cfg, train_cfg, args, dist_info,
+                      features)
         for spec in runs:
             t0 = time.perf_counter()
             records = run_protocol(ctx, spec, steps)
@@ -315,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
            "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
            "wall_seconds": time.perf_counter() - t_start, "seeds": seeds,
            "train_images": len(train), "eval_images": len(val),
-           "steps": [[full_train.class_names[c] for c in s] for s in steps], "summary": summary,
+           "steps": [[full_train.class_names[c] for c in s] for s in steps],
+           "feature_cache": vars(features.stats) if features is not None else None, "summary": summary,
            "summary_extra": extra, "runs": results}
     Path(args.out).write_text(json.dumps(_finite(out), indent=1))
     print(f"\nwrote {args.out}")

@@ -162,17 +162,40 @@ def jobs_group() -> None:
 @storage_option
 @click.option("--active", is_flag=True, help="Only queued or running jobs.")
 def jobs_list(active: bool) -> None:
-    """Recent jobs with their status and progress."""
-    rows = job_svc.list_jobs(store(), active_only=active, limit=30)
+    """Recent jobs with their status and progress; "(process gone)" marks a job whose process died."""
+    ctx = store()
+    rows = job_svc.list_jobs(ctx, active_only=active, limit=30)
+    dead = {j.id for j in job_svc.find_stale_jobs(ctx)}
     print_table(["id", "kind", "status", "progress", "message"],
-                [(j.id, j.kind.value, j.status.value, f"{100 * j.progress:.0f}%", (j.error or j.message)[:60])
-                 for j in rows])
+                [(j.id, j.kind.value, j.status.value + (" (process gone)" if j.id in dead else ""),
+                  f"{100 * j.progress:.0f}%", (j.error or j.message)[:60]) for j in rows])
 
 
 @jobs_group.command("cancel")
 @storage_option
 @click.argument("job_id", type=int)
 def jobs_cancel(job_id: int) -> None:
-    """Ask job JOB_ID to stop (it stops at its next check)."""
+    """Stop job JOB_ID: a running job stops at its next check; a queued job, or one whose process is
+    gone, ends at once."""
     job = job_svc.request_cancel(store(), job_id)
-    click.echo(f"job {job.id}: cancel requested ({job.status.value})")
+    if job.status.finished:
+        click.echo(f"job {job.id}: {job.status.value} — {job.error or job.message}")
+    else:
+        click.echo(f"job {job.id}: cancel requested ({job.status.value})")
+
+
+@jobs_group.command("run")
+@storage_option
+@click.argument("job_id", type=int)
+def jobs_run(job_id: int) -> None:
+    """Run the queued job JOB_ID in this process (what the web UI starts as a child process); exit
+    status 0 when it is done, 1 otherwise."""
+    import logging
+
+    from ..services.job_process import run_in_this_process
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    job = run_in_this_process(store(), job_id)
+    click.echo(f"job {job.id}: {job.status.value} — {job.error or job.message}")
+    if job.status.value != "done":
+        raise SystemExit(1)

@@ -36,6 +36,9 @@ def serve(host: str | None, port: int | None, auth: str | None, auth_file: str |
     argv += ["--auth-file", auth_file] if auth_file else []
     if auth:
         os.environ["INCSEG_AUTH"] = auth  # through the environment: not visible in the process list
+    database_url = click.get_current_context().find_root().meta.get("incseg.database_url")
+    if database_url:
+        os.environ["INCSEG_DATABASE_URL"] = database_url  # it may hold a password: not in argv either
     for key, value in click.get_current_context().find_root().meta.get("incseg.ml", {}).items():
         os.environ[f"INCSEG_{key.upper()}"] = value  # --clip-pretrained etc. reach the UI's MLSettings
     # The web UI is its own entry point (the CLI layer does not import it): hand this process over.

@@ -122,15 +122,23 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     amp: bool = True  # bf16 autocast on CUDA; ignored on CPU
-    num_workers: int = 0
+    num_workers: int = 0  # DataLoader worker processes (pixel path; the cached path reads in-process)
     accepted_only: bool = False  # weak steps: train only on accepted/corrected masks
     max_iters: int = 0  # 0 = no cap; otherwise stop after this many iterations (benchmarks, tests)
+    scales: tuple[float, ...] = (0.75, 1.0, 1.25)  # training views: image resize factors (one drawn per sample)
+    flip: bool = True  # training views: mirrored copies of every scale too
+    cache_features: bool = True  # frozen backbone (encoder_lr_mult 0): train from cached backbone taps
+    compile: str = ""  # torch.compile backend for the model's parts ("" = off; "inductor" on a GPU)
 
     def validate(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.crop_size < 32:
             raise ValidationError("TrainConfig: epochs >= 1, batch_size >= 1 and crop_size >= 32 are required")
         if self.lr <= 0:
             raise ValidationError("TrainConfig.lr must be positive")
+        if not self.scales or not all(0 < s <= 4 for s in self.scales):
+            raise ValidationError(f"TrainConfig.scales must be a non-empty list of factors in (0, 4], got {self.scales}")
+        if self.num_workers < 0:
+            raise ValidationError("TrainConfig.num_workers must be >= 0")
 
 
 @dataclass(frozen=True)

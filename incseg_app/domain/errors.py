@@ -46,3 +46,7 @@ class CancelledError(IncsegError):
 
 class WeightsUnavailableError(IncsegError):
     """Configured CLIP/SAM weights are missing or unreadable; the message says what the fallback is."""
+
+
+class StoreBusyError(ConflictError):
+    """Another transaction held the store's lock for longer than the busy timeout (e.g. a long import)."""

@@ -31,7 +31,7 @@ built, not discovered as a silently missing signal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -70,25 +70,37 @@ class Batch:
     """One training batch after augmentation.
 
     Attributes:
-        images: B×3×H×W float RGB in [0, 1] (the model's encoder normalises).
+        images: B×3×H×W float RGB in [0, 1] (the model's encoder normalises), or None when the batch
+            carries cached backbone ``taps`` instead (a frozen backbone's features, ``training.taps``).
         labels: B×H×W int64 channel targets for this step (255 = ignore); background shift already
             applied (pixels of classes outside this step's targets are 0).
         weak: B bool, True where the labels came from pseudo-masks (image-level tags only).
         confidence: B×H×W float in [0, 1] for pseudo-masks (1 for ground truth / corrected).
         tags: B×K float {0,1}, image-level tags in channel space (background channel always 1).
         image_ids: B store ids (or dataset indices in benchmarks).
+        taps: per backbone tap stride s_i, B×C_i×(H/s_i)×(W/s_i) features of the same crops (empty
+            when ``images`` is set); the models run ``forward_taps(taps, (H, W))`` on them.
     """
 
-    images: Tensor
+    images: Tensor | None
     labels: Tensor
     weak: Tensor
     confidence: Tensor
     tags: Tensor
     image_ids: Tensor
+    taps: tuple[Tensor, ...] = ()
 
     def to(self, device: torch.device) -> "Batch":
-        return Batch(*(t.to(device, non_blocking=True) for t in
-                       (self.images, self.labels, self.weak, self.confidence, self.tags, self.image_ids)))
+        return self._map(lambda t: t.to(device, non_blocking=True))
+
+    def pin_memory(self) -> "Batch":
+        """Page-locked copies (``DataLoader(pin_memory=True)`` calls this) for asynchronous GPU copies."""
+        return self._map(lambda t: t.pin_memory())
+
+    def _map(self, fn: Callable[[Tensor], Tensor]) -> "Batch":
+        return Batch(None if self.images is None else fn(self.images),
+                     *(fn(t) for t in (self.labels, self.weak, self.confidence, self.tags, self.image_ids)),
+                     taps=tuple(fn(t) for t in self.taps))
 
 
 @dataclass
@@ -201,7 +213,10 @@ class Part:
         """Model adapter role: the model is already grown; old model is frozen in eval mode."""
 
     def transform_batch(self, batch: Batch, run: StepRun) -> Batch:
-        """Hook role: augment a batch (e.g. memory copy-paste) before the forward pass."""
+        """Hook role: augment a batch (e.g. memory copy-paste) before the forward pass.
+
+        A part that overrides this works on pixels: the engine then trains the step on images, never
+        on cached backbone taps (``training.step``)."""
         return batch
 
     def relabel(self, ctx: StepContext) -> Tensor | None:

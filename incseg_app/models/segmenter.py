@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -74,7 +75,15 @@ class Segmenter(nn.Module):
 
     def forward(self, images: Tensor) -> SegOutput:
         """images B×3×H×W RGB in [0, 1] -> ``SegOutput`` with logits B×K×H×W."""
-        features = self.encoder(images)
+        return self.forward_taps(self.encoder.backbone(images), images.shape[-2:])
+
+    def forward_taps(self, taps: Sequence[Tensor], size: Sequence[int]) -> SegOutput:
+        """Neck + decoder on backbone taps (``Encoder.backbone``) of an H×W input -> logits B×K×H×W.
+
+        ``size`` = (H, W), the input size the taps belong to (a crop of cached taps: the crop's size).
+        ``forward(images)`` is exactly ``forward_taps(encoder.backbone(images), images.shape[-2:])``.
+        """
+        features = self.encoder.neck(taps)
         masks, pixel_emb, class_emb = self.decoder(features)
-        logits = F.interpolate(masks, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        logits = F.interpolate(masks, size=tuple(size), mode="bilinear", align_corners=False)
         return SegOutput(logits=logits, pixel_emb=pixel_emb, class_emb=class_emb, features=features)

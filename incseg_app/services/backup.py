@@ -78,6 +78,9 @@ def export_store(ctx: AppContext, out: Path | str) -> BackupInfo:
 
     The zip is written to a temp name and renamed, so ``out`` is either complete or absent.
     """
+    if ctx.db.path is None:
+        raise ValidationError(f"export-store backs up SQLite stores; this store's database is {ctx.db.url}: back it "
+                              f"up with pg_dump and copy the blob folder {ctx.blobs.root}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="incseg-export-", dir=out.parent) as tmp:

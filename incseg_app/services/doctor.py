@@ -30,6 +30,7 @@ from ..storage.orm import MaskRow, utcnow
 from ..storage.repositories import ImageRepo, JobRepo, SettingsRepo, VersionRepo
 from . import jobs
 from .context import AppContext, referenced_shas
+from .features import FOLDER as FEATURE_CACHE
 from .versions import ACTIVE_KEY
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def _files(ctx: AppContext, report: DoctorReport) -> None:
     report.temp_files = sorted(p for p in ctx.blobs.root.rglob(f"{TEMP_PREFIX}*") if p.is_file())
     work = ctx.root / "work"
     if work.is_dir():
-        report.resumable = sorted(p for p in work.iterdir() if p.is_dir())
+        report.resumable = sorted(p for p in work.iterdir() if p.is_dir() and p.name != FEATURE_CACHE)
         report.temp_files += sorted(p for p in work.rglob(".*.tmp") if p.is_file())
 
 
@@ -155,7 +156,7 @@ def _statuses(ctx: AppContext, report: DoctorReport) -> None:
 
 def check_store(ctx: AppContext, verify_hashes: bool = False) -> DoctorReport:
     """Inspect the store (nothing is written); ``verify_hashes`` re-reads every referenced blob."""
-    report = DoctorReport(integrity=database_problems(ctx.db.path))
+    report = DoctorReport(integrity=database_problems(ctx.db.path) if ctx.db.path else [])
     if any("damaged" in p or "cannot be opened" in p for p in report.integrity):
         return report  # the ORM cannot be trusted on a malformed file
     _missing(ctx, verify_hashes, report)
@@ -181,7 +182,7 @@ def repair_store(ctx: AppContext, grace_s: float = 0.0, verify_hashes: bool = Fa
         report.repaired.append(f"job {job.id} marked interrupted")
     _fail_dead_versions(ctx, report)
     cutoff = time.time() - grace_s
-    with ctx.unit_of_work(write=True) as s:  # under the write lock: no row can start using an orphan meanwhile
+    with ctx.unit_of_work(write=True, exclusive=True) as s:  # no row can start using an orphan meanwhile
         used = referenced_shas(s)
         for sha in report.orphan_blobs:
             path = ctx.blobs.path(sha)

@@ -21,6 +21,7 @@ from ..training.evaluate import evaluate
 from ..training.step import select_device
 from . import versions
 from .context import AppContext
+from .features import feature_cache
 from .store_data import StoreDataset, labelled_entries, load_version_model
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def _measure(ctx: AppContext, model: nn.Module, class_ids: tuple[int, ...],
         return {}, {}
     device = select_device(ctx.ml.train.device)
     cm = evaluate(model.to(device), StoreDataset(ctx, entries), class_ids, device,
-                  max_side=ctx.ml.eval_max_side, should_cancel=should_cancel)
+                  max_side=ctx.ml.eval_max_side, should_cancel=should_cancel, feature_cache=feature_cache(ctx))
     gt = cm.sum(1).tolist()
     return class_ious(cm, class_ids), {int(c): int(n) for c, n in zip(class_ids, gt)}
 

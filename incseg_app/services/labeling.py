@@ -26,7 +26,7 @@ from . import versions
 from .classes import list_classes
 from .context import AppContext
 from .images import get_image, list_images, read_image
-from .runner import JobControl, JobRunner
+from .runner import JobControl, Launcher
 from ..training.evaluate import predict_probabilities
 from ..training.step import select_device
 from .store_data import load_version_model
@@ -127,11 +127,11 @@ def _known_background(ctx: AppContext, image: np.ndarray, tagged: set[int]) -> n
     return probs[known].sum(0).clamp(0, 1).numpy()
 
 
-def start_pseudo_labeling(ctx: AppContext, runner: JobRunner, redo_rejected: bool = False) -> Job:
-    """Label in a background job (one labelling job per store at a time); a missing configured weight
-    file fails the job with a message naming the file."""
-    return runner.submit(JobKind.PSEUDO_LABEL, lambda control: pseudo_label(ctx, control, redo_rejected),
-                         {"redo_rejected": redo_rejected}, exclusive=True)
+def start_pseudo_labeling(ctx: AppContext, runner: Launcher, redo_rejected: bool = False) -> Job:
+    """Label in a background job (one labelling job per store at a time; a thread with ``JobRunner``, a
+    child process with ``ProcessJobRunner``); a missing configured weight file fails the job with a
+    message naming the file."""
+    return runner.launch(JobKind.PSEUDO_LABEL, {"redo_rejected": redo_rejected}, exclusive=True)
 
 
 def refine_click(ctx: AppContext, image_id: int, mask: np.ndarray, class_id: int,

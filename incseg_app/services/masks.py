@@ -44,6 +44,7 @@ def save_mask(ctx: AppContext, image_id: int, mask: np.ndarray, kind: MaskKind =
         sha = guard.put(encode_mask(arr))
         with ctx.unit_of_work(write=True) as s:
             guard.verify()
+            ImageRepo(s).lock(image_id)  # PostgreSQL: the head check below and the insert are one step
             _check_class_ids(ClassRepo(s), pixels, label)
             repo = MaskRepo(s)
             head = repo.head(image_id)

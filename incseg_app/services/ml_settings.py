@@ -17,6 +17,9 @@ class MLSettings:
     """Defaults for new base versions (``model``), steps (``train``) and pseudo-labelling (``labeling``).
 
     ``eval_max_side``: validation images are resized so their longer side is at most this (pixels).
+    ``feature_cache_*_mb``: bounds of the store's cache of frozen-backbone taps (``services.features``).
+    ``cpu_freezes_backbone``: a step that runs on a CPU keeps the pretrained backbone frozen
+    (``encoder_lr_mult`` 0, the CPU recipe of docs/benchmarks.md); on a GPU ``train`` applies as is.
     """
 
     model: ModelConfig = field(default_factory=lambda: ModelConfig(output_stride=16))
@@ -24,6 +27,9 @@ class MLSettings:
     labeling: LabelingConfig = field(default_factory=LabelingConfig)
     eval_max_side: int = 512
     localizer_epochs: int = 30
+    feature_cache_memory_mb: int = 1024
+    feature_cache_disk_mb: int = 8192
+    cpu_freezes_backbone: bool = True  # on a CPU, steps train neck + decoder from cached backbone taps
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> "MLSettings":
@@ -54,6 +60,7 @@ TINY_MODEL = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder
 
 
 def tiny_settings() -> MLSettings:
-    """Settings for tests and the CI browser run: the tiny random encoder and short schedules."""
+    """Settings for tests and the CI browser run: the tiny random encoder (trained, since a frozen random
+    backbone carries little signal) and short schedules."""
     return MLSettings(model=TINY_MODEL, train=TrainConfig(epochs=2, batch_size=2, crop_size=64, lr=5e-3),
-                      eval_max_side=96, localizer_epochs=3)
+                      eval_max_side=96, localizer_epochs=3, cpu_freezes_backbone=False)

@@ -7,11 +7,14 @@ import numpy as np
 
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.records import IGNORE_ID
-from ..training.evaluate import predict_mask
+from ..training.data import pixel_key
+from ..training.evaluate import item_logits
+from ..training.taps import TapSource
 from ..training.step import select_device
 from . import versions
 from .classes import list_classes
 from .context import AppContext
+from .features import feature_cache
 from .imageio import encode_palette_png, hex_to_rgb
 from .store_data import load_version_model
 
@@ -62,7 +65,10 @@ def predict(ctx: AppContext, image: np.ndarray, version_id: int | None = None) -
     if version is None:
         raise NotFoundError("no model version yet: train a first step in the Train tab")
     model, ckpt = load_version_model(ctx, version)
-    mask = predict_mask(model, image, ckpt.class_ids, select_device(ctx.ml.train.device), ctx.ml.eval_max_side)
+    device = select_device(ctx.ml.train.device)
+    source = TapSource(model.to(device), feature_cache(ctx), device)
+    logits = item_logits(model, {"image": image, "image_key": pixel_key(image)}, device, ctx.ml.eval_max_side, source)
+    mask = np.asarray(ckpt.class_ids, dtype=np.uint8)[logits.argmax(0).numpy()]
     rgb, names, hexes = class_colors(ctx)
     present = [int(c) for c in np.unique(mask) if c not in (0, IGNORE_ID)]
     legend = [(names.get(c, f"class {c}"), hexes.get(c, "#808080")) for c in present]

@@ -41,7 +41,7 @@ class Entry:
 
 class StoreDataset:
     """Indexable dataset of store entries: dict(image H×W×3 uint8, mask H×W uint8 class ids, tags,
-    weak, confidence None, image_id)."""
+    weak, confidence None, image_id, image_key = the image blob's hash)."""
 
     def __init__(self, ctx: AppContext, entries: list[Entry]) -> None:
         self.ctx = ctx
@@ -58,7 +58,7 @@ class StoreDataset:
         mask = decode_mask(self.ctx.blobs.get_bytes(e.mask.sha256), f"mask {e.mask.id}",
                            limits.max_file_bytes, limits.max_pixels)
         return {"image": image, "mask": mask, "tags": e.tag_ids, "weak": e.weak, "confidence": None,
-                "image_id": e.image.id}
+                "image_id": e.image.id, "image_key": e.image.sha256}
 
 
 def labelled_entries(ctx: AppContext, split: Split, include_pseudo: bool) -> list[Entry]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
@@ -25,15 +26,20 @@ from ..methods.parts import Method, StepCarry
 from ..methods.registry import METHODS, get_method
 from ..storage.repositories import ClassRepo
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
-from ..training.step import run_incremental_step
+from ..training.step import run_incremental_step, select_device
 from . import versions
 from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
+from .features import feature_cache
 from .images import list_images
-from .runner import JobControl, JobRunner
+from ..storage.db import retry_busy
+from .jobs import STATUS_RETRY_S
+from .runner import JobControl, Launcher
 from .store_data import Entry, StoreDataset, labelled_entries
 
 log = logging.getLogger(__name__)
+
+GPU_WORKERS = 4  # DataLoader workers of a GPU step (decoding and augmenting keep up with the device)
 
 
 @dataclass(frozen=True)
@@ -147,9 +153,17 @@ def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None
 
 
 def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:
+    """The request over the app's defaults, resolved for the device the step will run on: a CPU keeps the
+    backbone frozen (and so trains from cached taps) unless ``cpu_freezes_backbone`` is off; a GPU
+    reads its batches with DataLoader workers."""
     base = ctx.ml.train
     cfg = replace(base, epochs=req.epochs or base.epochs, batch_size=req.batch_size or base.batch_size,
                   crop_size=req.crop_size or base.crop_size, lr=req.lr or base.lr, accepted_only=req.accepted_only)
+    device = select_device(cfg.device)
+    if device.type == "cpu" and ctx.ml.cpu_freezes_backbone:
+        cfg = replace(cfg, encoder_lr_mult=0.0)
+    elif device.type == "cuda" and cfg.num_workers == 0:
+        cfg = replace(cfg, num_workers=min(GPU_WORKERS, os.cpu_count() or 1))
     cfg.validate()
     return cfg
 
@@ -200,11 +214,22 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
     try:
         return _run(ctx, version, plan, method, method_cfg, train_cfg, model_cfg, parent_ckpt, control, config)
     except CancelledError:
-        versions.mark_failed(ctx, version.id, VersionStatus.CANCELLED)
+        _end_version(ctx, version.id, VersionStatus.CANCELLED)
         raise
     except BaseException:
-        versions.mark_failed(ctx, version.id, VersionStatus.FAILED)
+        _end_version(ctx, version.id, VersionStatus.FAILED)
         raise
+
+
+def _end_version(ctx: AppContext, version_id: int, status: VersionStatus) -> None:
+    """Mark a version that will not become ready, retrying while the store is busy; a failure here is
+    logged, never raised over the error that ended the step (a job's fail/cancel write, which ends
+    its TRAINING version in the same transaction, and start-up recovery are the second line)."""
+    try:
+        retry_busy(lambda: versions.mark_failed(ctx, version_id, status), STATUS_RETRY_S,
+                   f"mark version {version_id} {status.value}")
+    except Exception:
+        log.exception("version %d could not be marked %s", version_id, status.value)
 
 
 def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method, method_cfg: MethodConfig,
@@ -224,9 +249,9 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
     result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
                                   plan.new_class_ids, parent_ckpt, progress=progress,
                                   should_cancel=control.should_cancel if control else None,
-                                  resume_dir=resume_dir, carry=carry)
+                                  resume_dir=resume_dir, carry=carry, feature_cache=feature_cache(ctx))
     extra: dict = {"losses": result.losses, "seconds": result.seconds, "images_per_second": result.images_per_second,
-                   "peak_memory_mb": result.peak_memory_mb}
+                   "peak_memory_mb": result.peak_memory_mb, "feature_path": result.feature_path}
     memory = result.carry.memory
     blob_shas: set[str] = set()
     if isinstance(memory, (bytes, bytearray)):
@@ -240,15 +265,17 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
     if control is not None:
         control.progress(0.92, "evaluating on the validation images")
     evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None)
-    ready = versions.mark_ready(ctx, version.id, sha, result.seconds, checkpoint_blobs(ctx.blobs, sha) | blob_shas)
-    versions.activate(ctx, ready.id)
+    ready = retry_busy(lambda: versions.mark_ready(ctx, version.id, sha, result.seconds,
+                                                   checkpoint_blobs(ctx.blobs, sha) | blob_shas, activate=True),
+                       STATUS_RETRY_S, f"mark version {version.id} ready")  # ready + active: one transaction
     shutil.rmtree(resume_dir, ignore_errors=True)
     log.info("version %d %s ready in %.1f s", ready.id, ready.name, result.seconds)
     return ready
 
 
-def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) -> Job:
-    """Validate the request now (clear errors in the request thread), then train in a background job.
+def start_training(ctx: AppContext, runner: Launcher, request: TrainRequest) -> Job:
+    """Validate the request now (clear errors in the request thread), then train in a background job
+    (a thread of this process with ``JobRunner``, a child process with ``ProcessJobRunner``).
 
     Only one training job runs per store at a time (``exclusive``) unless the store's settings allow
     parallel training (``StoreSettings.parallel_training`` / ``INCSEG_PARALLEL_TRAINING``).
@@ -256,6 +283,4 @@ def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) ->
     _checked_plan(ctx, request)
     _method_config(request)
     _train_config(ctx, request)
-    params = asdict(request)
-    return runner.submit(JobKind.TRAIN, lambda control: {"version_id": train_step(ctx, request, control).id},
-                         params, exclusive=not ctx.settings.parallel_training)
+    return runner.launch(JobKind.TRAIN, asdict(request), exclusive=not ctx.settings.parallel_training)

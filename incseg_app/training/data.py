@@ -9,29 +9,34 @@ A raw *item* is a dict:
 * ``weak``: True when ``mask`` is a pseudo-mask made from image-level tags.
 * ``confidence``: H×W float32 in [0, 1] for pseudo-masks, or None (= 1 everywhere).
 * ``image_id``: int, a store id or a dataset index.
+* ``image_key``: text that changes whenever the image's pixels do (the store's blob hash; else a hash
+  of the pixels, see ``pixel_key``); keys cached backbone features (``training.taps``).
 
 Folder datasets (``ROOT/classes.json`` + ``ROOT/<split>/images|labels``) are read by
 ``training.folder``.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence
 
 import logging
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..domain.errors import ValidationError
+from ..domain.records import IGNORE_ID as IGNORE
 from ..methods.parts import Batch
+from .views import Crop, View, crop_map, crop_pixels, crop_taps, render_view, sample_crop, training_views
+
+if TYPE_CHECKING:
+    from .taps import TapSource
 
 log = logging.getLogger(__name__)
-
-IGNORE = 255
 
 
 class SegDataset(Protocol):
@@ -85,7 +90,14 @@ def normalise_item(item: Mapping[str, Any], index: int) -> dict[str, Any]:
     if tags is None:
         tags = tuple(int(v) for v in np.unique(mask) if v not in (0, IGNORE))
     return {"image": image, "mask": mask, "tags": tuple(int(t) for t in tags), "weak": bool(item.get("weak", False)),
-            "confidence": conf, "image_id": int(item.get("image_id", index))}
+            "confidence": conf, "image_id": int(item.get("image_id", index)),
+            "image_key": str(item.get("image_key") or pixel_key(image))}
+
+
+def pixel_key(image: np.ndarray) -> str:
+    """Content key of an H×W×3 uint8 image: "px-" + sha256 of its shape and pixels."""
+    image = np.ascontiguousarray(image)
+    return "px-" + hashlib.sha256(repr(image.shape).encode() + image.tobytes()).hexdigest()
 
 
 def target_lookup(channel_of: Mapping[int, int]) -> np.ndarray:
@@ -122,81 +134,83 @@ def images_with_classes(dataset: SegDataset, class_ids: Sequence[int]) -> list[i
 
 @dataclass(frozen=True)
 class Augment:
-    """Random scale, crop and horizontal flip (training) or nothing (``crop_size=0``).
+    """Random view (scale × flip) and ``align``-aligned square crop (training), or nothing (``crop_size=0``).
 
-    ``scale_range``: multiplicative resize range applied before cropping; ``crop_size``: square crop in
-    pixels (images smaller than the crop are padded: image 0, labels 255, confidence 0).
+    ``scales``: resize factors of the views (one is drawn per sample); ``flip``: mirrored views too;
+    ``crop_size``: square crop in pixels; ``align``: crop corners on this pixel grid (the backbone's
+    coarsest tap stride, so that pixel and cached-feature crops coincide; ``training.views``). Crops
+    that reach past the view are padded: image 0, labels 255, confidence 0.
     """
 
     crop_size: int = 256
-    scale_range: tuple[float, float] = (0.5, 1.5)
+    scales: tuple[float, ...] = (0.75, 1.0, 1.25)
     flip: bool = True
+    align: int = 32
 
-
-def augment(image: Tensor, labels: Tensor, conf: Tensor, aug: Augment, gen: torch.Generator
-            ) -> tuple[Tensor, Tensor, Tensor]:
-    """Scale, pad, crop and flip one sample with generator ``gen``.
-
-    Args: image 3×H×W float in [0, 1]; labels H×W int64; conf H×W float. Returns the same three
-    at crop_size × crop_size.
-    """
-    lo, hi = aug.scale_range
-    s = lo + (hi - lo) * float(torch.rand((), generator=gen))
-    h, w = labels.shape
-    nh, nw = max(1, round(h * s)), max(1, round(w * s))
-    image = F.interpolate(image[None], (nh, nw), mode="bilinear", align_corners=False)[0]
-    labels = F.interpolate(labels[None, None].float(), (nh, nw), mode="nearest")[0, 0].long()
-    conf = F.interpolate(conf[None, None], (nh, nw), mode="nearest")[0, 0]
-    c = aug.crop_size
-    ph, pw = max(0, c - nh), max(0, c - nw)
-    if ph or pw:
-        image = F.pad(image, (0, pw, 0, ph), value=0.0)
-        labels = F.pad(labels, (0, pw, 0, ph), value=IGNORE)
-        conf = F.pad(conf, (0, pw, 0, ph), value=0.0)
-    top = int(torch.randint(0, labels.shape[0] - c + 1, (), generator=gen))
-    left = int(torch.randint(0, labels.shape[1] - c + 1, (), generator=gen))
-    image, labels, conf = (image[:, top:top + c, left:left + c], labels[top:top + c, left:left + c],
-                           conf[top:top + c, left:left + c])
-    if aug.flip and float(torch.rand((), generator=gen)) < 0.5:
-        image, labels, conf = image.flip(-1), labels.flip(-1), conf.flip(-1)
-    return image, labels, conf
+    @property
+    def views(self) -> tuple[View, ...]:
+        return training_views(self.scales, self.flip)
 
 
 class StepDataset(Dataset):
     """Raw items -> per-sample tensors with this step's targets, augmented deterministically.
 
     The augmentation of item ``i`` in epoch ``e`` depends only on (seed, e, i), so any number of
-    workers or DDP ranks sees the same crops (what the DDP equivalence test relies on).
+    workers or DDP ranks sees the same crops (what the DDP equivalence test relies on), and the
+    cached-feature dataset (``taps`` set) sees the same crops as the pixel one.
+
+    Args:
+        taps: a ``taps.TapSource``; when given, samples carry cropped backbone taps instead of pixels.
     """
 
-    def __init__(self, data: SegDataset, lookup: np.ndarray, num_classes: int, aug: Augment, seed: int = 0) -> None:
+    def __init__(self, data: SegDataset, lookup: np.ndarray, num_classes: int, aug: Augment, seed: int = 0,
+                 taps: "TapSource | None" = None) -> None:
         self.data, self.lookup, self.num_classes, self.aug, self.seed = data, lookup, num_classes, aug, seed
+        self.taps = taps
         self.epoch = 0
+        if taps is not None and (not aug.crop_size or aug.crop_size % taps.align or aug.align % taps.align):
+            raise ValidationError(f"cached taps need a crop size and crop alignment that are multiples of "
+                                  f"{taps.align} (got crop {aug.crop_size}, align {aug.align})")
 
     def __len__(self) -> int:
         return len(self.data)
 
+    def _crop(self, index: int, height: int, width: int) -> Crop:
+        gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch * 7919 + index) % (2**63))
+        return sample_crop(gen, height, width, self.aug.views, self.aug.crop_size, self.aug.align)
+
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         item = self.data[index]
-        labels = torch.from_numpy(self.lookup[np.asarray(item["mask"])].astype(np.int64))
-        image = torch.tensor(np.asarray(item["image"])).permute(2, 0, 1).float() / 255.0
+        labels = self.lookup[np.asarray(item["mask"])]
         conf = item["confidence"]
-        conf = torch.ones(labels.shape) if conf is None else torch.from_numpy(np.asarray(conf, np.float32))
+        conf = np.ones(labels.shape, np.float32) if conf is None else np.asarray(conf, np.float32)
+        sample: dict[str, Any] = {}
         if self.aug.crop_size:
-            gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch * 7919 + index) % (2**63))
-            image, labels, conf = augment(image, labels, conf, self.aug, gen)
+            crop = self._crop(index, *labels.shape)
+            labels, conf = crop_map(labels, crop, IGNORE), crop_map(conf, crop, 0.0)
+            if self.taps is not None:
+                sample["taps"] = crop_taps(self.taps.view_taps(item, crop.view), self.taps.strides, crop)
+            else:
+                image = torch.from_numpy(np.asarray(item["image"])).permute(2, 0, 1).float() / 255.0
+                sample["images"] = crop_pixels(render_view(image, crop.view), crop)
+        else:
+            sample["images"] = torch.from_numpy(np.asarray(item["image"])).permute(2, 0, 1).float() / 255.0
         tags = torch.zeros(self.num_classes)
         tag_channels = self.lookup[list(item["tags"])] if item["tags"] else np.zeros(0, np.uint8)
         tags[[int(c) for c in tag_channels if c < self.num_classes]] = 1.0
         tags[0] = 1.0
-        return {"images": image, "labels": labels, "weak": torch.tensor(item["weak"]),
-                "confidence": conf, "tags": tags, "image_ids": torch.tensor(item["image_id"])}
+        return sample | {"labels": torch.from_numpy(labels.astype(np.int64)), "weak": torch.tensor(item["weak"]),
+                         "confidence": torch.from_numpy(np.ascontiguousarray(conf)), "tags": tags,
+                         "image_ids": torch.tensor(item["image_id"])}
 
 
 def collate(samples: list[dict[str, Tensor]]) -> Batch:
-    """Stack per-sample tensors into a ``Batch`` (all samples must share H×W)."""
-    return Batch(*(torch.stack([s[k] for s in samples]) for k in
-                   ("images", "labels", "weak", "confidence", "tags", "image_ids")))
+    """Stack per-sample tensors into a ``Batch`` (all samples must share H×W; pixels or taps)."""
+    rest = (torch.stack([s[k] for s in samples]) for k in ("labels", "weak", "confidence", "tags", "image_ids"))
+    if "taps" in samples[0]:
+        taps = tuple(torch.stack([s["taps"][i] for s in samples]) for i in range(len(samples[0]["taps"])))
+        return Batch(None, *rest, taps=taps)
+    return Batch(torch.stack([s["images"] for s in samples]), *rest)
 
 
 class StepLoader:
@@ -209,10 +223,11 @@ class StepLoader:
     """
 
     def __init__(self, dataset: StepDataset, batch_size: int, *, seed: int = 0, rank: int = 0,
-                 world_size: int = 1, num_workers: int = 0) -> None:
+                 world_size: int = 1, num_workers: int = 0, pin_memory: bool = False) -> None:
         if batch_size < 1:
             raise ValidationError("batch size must be at least 1")
         self.dataset, self.batch_size, self.num_workers = dataset, batch_size, num_workers
+        self.pin_memory = pin_memory
         self.sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed,
                                           drop_last=False)
         if len(dataset) == 0:
@@ -230,5 +245,6 @@ class StepLoader:
         self.sampler.set_epoch(epoch)
         self.dataset.epoch = epoch
         loader = DataLoader(self.dataset, batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
-                            num_workers=self.num_workers, collate_fn=collate)
+                            num_workers=self.num_workers, collate_fn=collate, pin_memory=self.pin_memory,
+                            prefetch_factor=4 if self.num_workers else None)
         return iter(loader)

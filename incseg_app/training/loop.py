@@ -2,7 +2,7 @@
 happens in the parts (``methods.parts``), called role by role in their list order.
 
 Per iteration: ``transform_batch`` -> forward of the current model (bf16 autocast on CUDA) and of the
-frozen old model (no grad, eval) -> ``StepContext`` -> every ``relabel`` -> every ``before_loss`` ->
+frozen old model (no grad, eval), on pixels or on cached backbone taps (``forward_models``) -> ``StepContext`` -> every ``relabel`` -> every ``before_loss`` ->
 sum of every ``losses`` dict -> backward -> (rank-averaged gradients) -> optimiser step ->
 every ``after_update``. Around it: ``on_step_start`` before the optimiser is built, ``on_step_end``
 after the last iteration, a cancel check per iteration and a resumable snapshot per finished epoch.
@@ -21,15 +21,18 @@ from typing import Callable, Iterator, Protocol
 
 import torch
 from torch import Tensor, nn
+from torch.profiler import record_function
 
 from ..domain.config import to_dict
 from ..domain.errors import CancelledError, ValidationError
 from ..methods.parts import Batch, Part, StepContext, StepRun
+from ..models.outputs import SegOutput
 from . import ddp, resume
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str, dict[str, float]], None]
+EpochFn = Callable[[int, nn.Module], None]  # (finished epochs, model) after each epoch
 POLY_POWER = 0.9  # poly learning-rate decay, the usual schedule in segmentation (DeepLab)
 
 
@@ -64,27 +67,35 @@ class LoopResult:
     resumed_from_epoch: int = 0
 
 
-def set_train_mode(model: nn.Module, freeze_bn: bool) -> None:
-    """``model.train()``; with ``freeze_bn`` BatchNorm layers stay in eval mode (running statistics fixed).
+def set_train_mode(model: nn.Module, freeze_bn: bool, freeze_backbone: bool = False) -> None:
+    """``model.train()``; with ``freeze_bn`` BatchNorm layers stay in eval mode (running statistics fixed);
+    with ``freeze_backbone`` the whole backbone half of the encoder stays in eval mode.
 
-    Incremental steps freeze them: the statistics describe the data the old classes were learned on,
+    Incremental steps freeze BatchNorm: the statistics describe the data the old classes were learned on,
     and re-estimating them on a new step's images shifts old-class features (a source of forgetting);
-    it also keeps data-parallel training exact on CPU, where SyncBatchNorm does not exist.
+    it also keeps data-parallel training exact on CPU, where SyncBatchNorm does not exist. A frozen
+    backbone is a fixed function (no stochastic depth either), which is what caching its taps assumes.
     """
     model.train()
     if freeze_bn:
         for m in model.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.eval()
+    encoder = getattr(model, "encoder", None)
+    if freeze_backbone and encoder is not None:
+        neck = getattr(encoder, "neck_module", None)
+        for child in encoder.children():
+            if child is not neck:
+                child.eval()
 
 
 def build_optimizer(model: nn.Module, extra: list[nn.Module], lr: float, encoder_lr_mult: float,
                     weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW over trainable params: the pretrained encoder at ``lr * encoder_lr_mult`` (0 freezes it); its
-    fusion neck (``encoder.fusion``, randomly initialised), the decoder and ``extra`` at ``lr``."""
+    """AdamW over trainable params: the pretrained backbone at ``lr * encoder_lr_mult`` (0 freezes it); the
+    encoder's neck (``encoder.neck_module``, randomly initialised), the decoder and ``extra`` at ``lr``."""
     encoder = getattr(model, "encoder", None)
     enc_ids = {id(p) for p in encoder.parameters()} if encoder is not None else set()
-    neck = getattr(encoder, "fusion", None)
+    neck = getattr(encoder, "neck_module", None)
     enc_ids -= {id(p) for p in neck.parameters()} if isinstance(neck, nn.Module) else set()
     if encoder_lr_mult == 0:  # frozen backbone: no gradient is computed through it at all
         for p in model.parameters():
@@ -126,44 +137,67 @@ def _fingerprint(run: StepRun, parts: list[Part]) -> str:
                        "method": to_dict(run.method), "parts": [p.name for p in parts]}, sort_keys=True, default=str)
 
 
+def forward_models(run: StepRun, batch: Batch) -> tuple[SegOutput, SegOutput | None]:
+    """Outputs of the current and the frozen old model on a batch of pixels or of cached taps.
+
+    Pixels: the current model's backbone, then its neck + decoder; the old model runs whole (its
+    backbone may differ). Cached taps: the backbone already ran once per view (``training.taps``),
+    so both models run only their neck + decoder on the same taps.
+    """
+    size = batch.labels.shape[-2:]
+    old_out = None
+    if batch.images is None:
+        taps = [t.float() for t in batch.taps]  # stored in half precision
+    else:
+        with record_function("encoder"):
+            taps = run.model.encoder.backbone(batch.images)
+    with record_function("decoder"):
+        out = run.model.forward_taps(taps, size)
+    if run.old_model is not None:
+        with record_function("old_model"), torch.no_grad():
+            old_out = (run.old_model(batch.images) if batch.images is not None
+                       else run.old_model.forward_taps(taps, size))
+    return out, old_out
+
+
 def train_iteration(run: StepRun, parts: list[Part], batch: Batch, optimizer: torch.optim.Optimizer,
                     params: list[nn.Parameter], dist_info: ddp.DistInfo | None) -> dict[str, float]:
     """One optimiser step through every part role; returns each named loss and "total" as floats."""
     device = run.device
-    batch = batch.to(device)
-    for part in parts:
-        batch = part.transform_batch(batch, run)
+    with record_function("data"):
+        batch = batch.to(device)
+        for part in parts:
+            batch = part.transform_batch(batch, run)
     with _autocast(device, run.train.amp):
-        out = run.model(batch.images)
-        old_out = None
-        if run.old_model is not None:
-            with torch.no_grad():
-                old_out = run.old_model(batch.images)
-    ctx = StepContext(run=run, batch=batch, out=out, old_out=old_out, labels=batch.labels,
-                      channel_weights=torch.ones(out.logits.shape[1], device=device))
-    for part in parts:
-        labels = part.relabel(ctx)
-        if labels is not None:
-            ctx.labels = labels
-    for part in parts:
-        part.before_loss(ctx)
-    terms = _collect_losses(parts, ctx)
-    if not terms:
-        raise ValidationError("the method's enabled parts produced no loss term; enable at least one loss")
-    loss = torch.stack([t.float() for t in terms.values()]).sum()
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if dist_info is not None:
-        ddp.average_gradients(params, dist_info.world_size)
-    optimizer.step()
-    for part in parts:
-        part.after_update(ctx)
+        out, old_out = forward_models(run, batch)
+    with record_function("losses"):
+        ctx = StepContext(run=run, batch=batch, out=out, old_out=old_out, labels=batch.labels,
+                          channel_weights=torch.ones(out.logits.shape[1], device=device))
+        for part in parts:
+            labels = part.relabel(ctx)
+            if labels is not None:
+                ctx.labels = labels
+        for part in parts:
+            part.before_loss(ctx)
+        terms = _collect_losses(parts, ctx)
+        if not terms:
+            raise ValidationError("the method's enabled parts produced no loss term; enable at least one loss")
+        loss = torch.stack([t.float() for t in terms.values()]).sum()
+    with record_function("backward"):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+    with record_function("optimiser"):
+        if dist_info is not None:
+            ddp.average_gradients(params, dist_info.world_size)
+        optimizer.step()
+        for part in parts:
+            part.after_update(ctx)
     return {name: float(t.detach()) for name, t in terms.items()} | {"total": float(loss.detach())}
 
 
 def train_step(run: StepRun, parts: list[Part], batches: EpochBatches, *, progress: ProgressFn | None = None,
                should_cancel: Callable[[], bool] | None = None, resume_dir: Path | None = None,
-               dist_info: ddp.DistInfo | None = None) -> LoopResult:
+               dist_info: ddp.DistInfo | None = None, epoch_end: EpochFn | None = None) -> LoopResult:
     """Train ``run.model`` (already grown, on ``run.device``) for one step with ``parts``.
 
     ``run.old_model`` must be frozen and in eval mode (the step runner does it). Raises
@@ -198,12 +232,18 @@ def train_step(run: StepRun, parts: list[Part], batches: EpochBatches, *, progre
     for epoch in range(result.resumed_from_epoch, cfg.epochs):
         if run.iteration >= run.total_iterations:
             break
-        set_train_mode(model, freeze_bn=run.step.step > 0 or cfg.encoder_lr_mult == 0)
+        set_train_mode(model, freeze_bn=run.step.step > 0 or cfg.encoder_lr_mult == 0,
+                       freeze_backbone=cfg.encoder_lr_mult == 0)
         for m in extra:
             m.train()
         sums: dict[str, float] = {}
         seen = 0
-        for batch in batches.epoch(epoch):
+        epoch_batches = iter(batches.epoch(epoch))
+        while True:
+            with record_function("data"):  # reading, augmenting, and (cached path) encoding missing views
+                batch = next(epoch_batches, None)
+            if batch is None:
+                break
             if should_cancel is not None and should_cancel():
                 raise CancelledError(f"training step {run.step.step} cancelled at iteration {run.iteration}")
             if run.iteration >= run.total_iterations:
@@ -227,6 +267,10 @@ def train_step(run: StepRun, parts: list[Part], batches: EpochBatches, *, progre
             state = resume.capture(epoch + 1, run.iteration, result.epoch_losses, model, extra, parts, optimizer)
             state.fingerprint = fingerprint
             resume.save_state(resume_dir, state)
+        if epoch_end is not None:
+            epoch_end(epoch + 1, model)
+            set_train_mode(model, freeze_bn=run.step.step > 0 or cfg.encoder_lr_mult == 0,
+                           freeze_backbone=cfg.encoder_lr_mult == 0)
         ddp.barrier()
     if dist_info is not None:  # BatchNorm statistics of a base step differ per rank: keep rank 0's
         ddp.broadcast_state(model)

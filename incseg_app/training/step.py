@@ -19,15 +19,16 @@ from torch import nn
 
 from ..domain.config import MethodConfig, ModelConfig, TrainConfig
 from ..domain.errors import ValidationError
-from ..methods.parts import Method, StepCarry, StepInfo, StepRun
+from ..methods.parts import Method, Part, StepCarry, StepInfo, StepRun
+from ..models.build import compile_segmenter
 from .checkpoint import Checkpoint
 from .data import Augment, SegDataset, StepDataset, StepLoader, step_lookup
 from .ddp import DistInfo, to_sync_batchnorm
-from .loop import ProgressFn, train_step
+from .featcache import FeatureCache
+from .loop import EpochFn, ProgressFn, train_step
+from .taps import TapSource
 
 log = logging.getLogger(__name__)
-
-SCALE_RANGE = (0.5, 1.5)  # random rescale before cropping
 
 
 @dataclass
@@ -46,6 +47,7 @@ class StepResult:
         carry: what parts wrote into ``StepRun.carry_out`` (for the caller to persist and hand to the
             next step).
         part_summaries: each enabled part's ``summary()`` (diagnostics such as GSC's step factors).
+        feature_path: how the step saw its images: {"cached": bool, "reason": text, "views_encoded": n}.
     """
 
     model: nn.Module
@@ -61,6 +63,7 @@ class StepResult:
     peak_memory_mb: float
     carry: StepCarry = field(default_factory=StepCarry)
     part_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    feature_path: dict[str, Any] = field(default_factory=dict)
 
     def checkpoint(self, extra: dict[str, Any] | None = None) -> Checkpoint:
         """The trained weights (CPU copies) with what is needed to rebuild the model."""
@@ -119,22 +122,38 @@ def prepare_models(model_cfg: ModelConfig, method: Method, new: tuple[int, ...],
     return model, old_model, class_ids, info
 
 
-def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method, method_cfg: MethodConfig,
-                         data: SegDataset, new_class_ids: Sequence[int], parent: Checkpoint | None = None, *,
-                         progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                         resume_dir: Path | None = None, carry: StepCarry | None = None,
-                         dist_info: DistInfo | None = None) -> StepResult:
-    """Grow (or build), train and return the model of one step.
+def cached_path(train_cfg: TrainConfig, parts: Sequence[Part], model: nn.Module) -> tuple[bool, str]:
+    """Whether a step trains from cached backbone taps, and why (or why not)."""
+    if not train_cfg.cache_features:
+        return False, "feature cache switched off"
+    if train_cfg.encoder_lr_mult != 0:
+        return False, "the backbone trains (encoder_lr_mult > 0)"
+    pixel_parts = [p.name for p in parts if type(p).transform_batch is not Part.transform_batch]
+    if pixel_parts:
+        return False, f"part(s) {', '.join(pixel_parts)} edit pixels"
+    align = max(model.encoder.tap_strides)
+    if train_cfg.crop_size % align:
+        return False, f"crop size {train_cfg.crop_size} is not a multiple of the backbone stride {align}"
+    return True, "frozen backbone"
 
-    Args:
-        data: the step's training items (masks in stable class ids); for a joint method, items
-            labelled with every class.
-        new_class_ids: stable ids learned in this step (base step: the base classes).
-        parent: the active version's checkpoint, or None for a base step.
-        resume_dir: folder for per-epoch snapshots; an interrupted call resumes from it.
-        carry: what the parent version hands to the parts (``StepRun.carry_in``), e.g. the FMWISS memory.
-        dist_info: this rank's place in a data-parallel job (``ddp.init_from_env``).
-    """
+
+@dataclass
+class PreparedStep:
+    """Everything ``train_step`` needs for one step, built by ``prepare_step`` (benchmarks reuse it)."""
+
+    run: StepRun
+    parts: list[Part]
+    loader: StepLoader
+    model_cfg: ModelConfig
+    taps: TapSource | None
+    feature_path: dict[str, Any]
+
+
+def prepare_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method, method_cfg: MethodConfig,
+                 data: SegDataset, new_class_ids: Sequence[int], parent: Checkpoint | None = None, *,
+                 carry: StepCarry | None = None, dist_info: DistInfo | None = None,
+                 feature_cache: FeatureCache | None = None) -> PreparedStep:
+    """Build the models, parts, data pipeline (pixels or cached taps) and ``StepRun`` of a step."""
     new = _check_new_classes(new_class_ids, parent.class_ids if parent is not None else ())
     if parent is not None and parent.model_cfg != model_cfg:
         model_cfg = parent.model_cfg
@@ -154,18 +173,55 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
     world, rank = (dist_info.world_size, dist_info.rank) if dist_info else (1, 0)
     if train_cfg.batch_size % world:
         raise ValidationError(f"batch size {train_cfg.batch_size} is not divisible by {world} ranks")
-    dataset = StepDataset(data, lookup, len(class_ids), Augment(train_cfg.crop_size, SCALE_RANGE), train_cfg.seed)
+    cached, reason = cached_path(train_cfg, parts, model)
+    taps = TapSource(model, feature_cache or FeatureCache(), device, train_cfg.amp) if cached else None
+    aug = Augment(train_cfg.crop_size, tuple(train_cfg.scales), train_cfg.flip, max(model.encoder.tap_strides))
+    dataset = StepDataset(data, lookup, len(class_ids), aug, train_cfg.seed, taps=taps)
     loader = StepLoader(dataset, train_cfg.batch_size // world, seed=train_cfg.seed, rank=rank, world_size=world,
-                        num_workers=train_cfg.num_workers)
+                        num_workers=0 if cached else train_cfg.num_workers, pin_memory=device.type == "cuda")
+    if train_cfg.compile:
+        compile_segmenter(model, train_cfg.compile)
+        if old_model is not None:
+            compile_segmenter(old_model, train_cfg.compile)
     run = StepRun(model=model, old_model=old_model, step=info, method=method_cfg, train=train_cfg, device=device,
                   dataset=data, class_ids=class_ids, carry_in=carry or StepCarry())
-    log.info("step %d (%s): %d images, new classes %s, %d channels on %s", info.step, method.name, len(data),
-             list(new), len(class_ids), device)
-    result = train_step(run, parts, loader, progress=progress, should_cancel=should_cancel, resume_dir=resume_dir,
-                        dist_info=dist_info)
-    model.eval()
-    return StepResult(model=model, model_cfg=model_cfg, class_ids=class_ids, group_sizes=tuple(model.group_sizes), step=info,
+    log.info("step %d (%s): %d images, new classes %s, %d channels on %s, %s (%s)", info.step, method.name,
+             len(data), list(new), len(class_ids), device, "cached backbone taps" if cached else "pixels", reason)
+    return PreparedStep(run, parts, loader, model_cfg, taps, {"cached": cached, "reason": reason})
+
+
+def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method, method_cfg: MethodConfig,
+                         data: SegDataset, new_class_ids: Sequence[int], parent: Checkpoint | None = None, *,
+                         progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
+                         resume_dir: Path | None = None, carry: StepCarry | None = None,
+                         dist_info: DistInfo | None = None, feature_cache: FeatureCache | None = None,
+                         epoch_end: EpochFn | None = None) -> StepResult:
+    """Grow (or build), train and return the model of one step.
+
+    Args:
+        data: the step's training items (masks in stable class ids); for a joint method, items
+            labelled with every class.
+        new_class_ids: stable ids learned in this step (base step: the base classes).
+        parent: the active version's checkpoint, or None for a base step.
+        resume_dir: folder for per-epoch snapshots; an interrupted call resumes from it.
+        carry: what the parent version hands to the parts (``StepRun.carry_in``), e.g. the FMWISS memory.
+        dist_info: this rank's place in a data-parallel job (``ddp.init_from_env``).
+        feature_cache: where a frozen backbone's taps are kept (``cached_path`` decides whether they are
+            used); None = a memory-only cache for this call.
+        epoch_end: called with (finished epochs, model) after every epoch (e.g. a validation curve).
+    """
+    prep = prepare_step(model_cfg, train_cfg, method, method_cfg, data, new_class_ids, parent, carry=carry,
+                        dist_info=dist_info, feature_cache=feature_cache)
+    run = prep.run
+    result = train_step(run, prep.parts, prep.loader, progress=progress, should_cancel=should_cancel,
+                        resume_dir=resume_dir, dist_info=dist_info, epoch_end=epoch_end)
+    if prep.taps is not None:
+        prep.taps.check_unchanged()
+    model = run.model.eval()
+    return StepResult(model=model, model_cfg=prep.model_cfg, class_ids=run.class_ids,
+                      group_sizes=tuple(model.group_sizes), step=run.step,
                       losses=result.epoch_losses[-1] if result.epoch_losses else {},
                       epoch_losses=result.epoch_losses, iterations=result.iterations, seconds=result.seconds,
                       images_per_second=result.images_per_second, peak_memory_mb=result.peak_memory_mb,
-                      carry=run.carry_out, part_summaries={p.name: p.summary() for p in parts})
+                      carry=run.carry_out, part_summaries={p.name: p.summary() for p in prep.parts},
+                      feature_path=prep.feature_path | {"views_encoded": prep.taps.computed if prep.taps else 0})

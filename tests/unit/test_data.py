@@ -66,12 +66,15 @@ def test_step_dataset_applies_the_lookup_and_tags_in_channel_space():
 
 def test_augmentation_depends_only_on_seed_epoch_and_index():
     ds = InMemoryDataset(_items(2))
-    a = StepDataset(ds, step_lookup((0, 1, 2, 3), (1, 2, 3)), 4, Augment(crop_size=32), seed=3)
-    b = StepDataset(ds, step_lookup((0, 1, 2, 3), (1, 2, 3)), 4, Augment(crop_size=32), seed=3)
+    a = StepDataset(ds, step_lookup((0, 1, 2, 3), (1, 2, 3)), 4, Augment(crop_size=32, align=4), seed=3)
+    b = StepDataset(ds, step_lookup((0, 1, 2, 3), (1, 2, 3)), 4, Augment(crop_size=32, align=4), seed=3)
     assert torch.equal(a[1]["images"], b[1]["images"]) and torch.equal(a[1]["labels"], b[1]["labels"])
     assert a[1]["images"].shape == (3, 32, 32)
-    b.epoch = 1
-    assert not torch.equal(a[1]["images"], b[1]["images"])
+    later = []
+    for epoch in (1, 2, 3):
+        b.epoch = epoch
+        later.append(b[1]["images"])
+    assert not all(torch.equal(a[1]["images"], x) for x in later)
 
 
 def test_small_images_are_padded_with_ignore():

@@ -3,6 +3,12 @@
 Every encoder takes RGB images B×3×H×W with values in [0, 1] (it applies its own mean/std
 normalisation) and returns one fused feature map B×C×h×w, h = ceil(H / stride), where
 ``C = out_channels`` and ``stride`` is 8 or 16 (the ViT encoder: its patch size).
+
+An encoder is two halves: the *backbone* (pretrained, frozen on CPU) maps images to a list of
+*taps*, feature maps at ``tap_strides`` (B×C_i×ceil(H/s_i)×ceil(W/s_i)), and the *neck* (randomly
+initialised, always trained) fuses the taps into the B×C×h×w map. ``forward = neck ∘ backbone``.
+The split lets the training engine compute a frozen backbone's taps once per image view and train
+the neck and decoder from them (``training.featcache``).
 """
 from __future__ import annotations
 
@@ -25,10 +31,12 @@ class Encoder(nn.Module):
     Attributes:
         out_channels: C, channels of the fused feature map.
         stride: input pixels per feature pixel (8 or 16; a ViT's patch size).
+        tap_strides: stride of each backbone tap, finest first.
     """
 
     out_channels: int
     stride: int
+    tap_strides: tuple[int, ...]
 
     def __init__(self, out_channels: int, stride: int, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
@@ -41,6 +49,29 @@ class Encoder(nn.Module):
     def normalize(self, images: Tensor) -> Tensor:
         """B×3×H×W in [0, 1] -> B×3×H×W standardised with the backbone's mean and std."""
         return (images - self.pixel_mean) / self.pixel_std
+
+    def backbone(self, images: Tensor) -> list[Tensor]:
+        """B×3×H×W in [0, 1] -> one B×C_i×ceil(H/s_i)×ceil(W/s_i) map per stride s_i of ``tap_strides``."""
+        raise NotImplementedError
+
+    def neck(self, taps: Sequence[Tensor]) -> Tensor:
+        """The taps of ``backbone`` -> fused B×C×h×w (the modules under ``neck_module``)."""
+        return self.fusion(taps)
+
+    @property
+    def neck_module(self) -> nn.Module | None:
+        """The trainable neck (None when the taps are the features, as for the ViT)."""
+        return getattr(self, "fusion", None)
+
+    def backbone_state(self) -> dict[str, Tensor]:
+        """State tensors of the backbone half only (what a cache of its taps depends on)."""
+        neck = self.neck_module
+        prefixes = tuple(f"{name}." for name, m in self.named_children() if m is neck)
+        return {k: v for k, v in self.state_dict().items() if not (prefixes and k.startswith(prefixes))}
+
+    def forward(self, images: Tensor) -> Tensor:
+        """B×3×H×W in [0, 1] -> fused B×C×ceil(H/stride)×ceil(W/stride)."""
+        return self.neck(self.backbone(images))
 
 
 def _group_norm(channels: int) -> nn.GroupNorm:

@@ -73,6 +73,7 @@ class EfficientNetLite0Encoder(Encoder):
     def __init__(self, out_channels: int = 128, output_stride: int = 8, pretrained: bool = True,
                  weights_path: Path | None = None) -> None:
         super().__init__(out_channels, output_stride, IMAGENET_MEAN, IMAGENET_STD)
+        self.tap_strides = TAP_STRIDES
         from efficientnet_lite_pytorch import EfficientNet
 
         # image_size=None selects dynamic "same" padding: correct for every input size.
@@ -94,7 +95,8 @@ class EfficientNetLite0Encoder(Encoder):
             last_at[stride] = i
         return tuple(last_at[s] for s in TAP_STRIDES)
 
-    def forward(self, images: Tensor) -> Tensor:
+    def backbone(self, images: Tensor) -> list[Tensor]:
+        """B×3×H×W -> taps of 40, 112 and 320 channels at strides 8, 16, 32."""
         x = self.stem(self.normalize(images))
         feats = []
         n = len(self.blocks)
@@ -103,4 +105,4 @@ class EfficientNetLite0Encoder(Encoder):
             x = block(x, drop_connect_rate=self.drop_connect_rate * i / n)
             if i in self.taps:
                 feats.append(x)
-        return self.fusion(feats)
+        return feats

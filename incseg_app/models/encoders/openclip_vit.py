@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -63,6 +64,7 @@ class OpenCLIPViTEncoder(Encoder):
 
         super().__init__(int(visual.conv1.out_channels), int(patch_h),
                          pp.get("mean", OPENAI_DATASET_MEAN), pp.get("std", OPENAI_DATASET_STD))
+        self.tap_strides = (int(patch_h),)
         visual.proj = None
         # Dropped patches would break the h×w layout of the output.
         visual.patch_dropout = nn.Identity()
@@ -86,7 +88,12 @@ class OpenCLIPViTEncoder(Encoder):
         grid = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=False)
         return torch.cat([pos[:1], grid.permute(0, 2, 3, 1).reshape(h * w, -1)], dim=0)
 
-    def forward(self, images: Tensor) -> Tensor:
+    def neck(self, taps: Sequence[Tensor]) -> Tensor:
+        """No neck: the single tap (the patch tokens) is the feature map."""
+        return taps[0]
+
+    def backbone(self, images: Tensor) -> list[Tensor]:
+        """B×3×H×W -> [B×width×ceil(H/p)×ceil(W/p)], the ``ln_post`` patch tokens."""
         x = self.normalize(images)
         p = self.stride
         pad_h, pad_w = (-x.shape[-2]) % p, (-x.shape[-1]) % p
@@ -99,4 +106,4 @@ class OpenCLIPViTEncoder(Encoder):
         x = torch.cat([cls_token, x], dim=1) + self._grid_position(h, w).to(x.dtype)
         x = self.visual.transformer(self.visual.ln_pre(x))
         x = self.visual.ln_post(x[:, 1:])
-        return x.transpose(1, 2).reshape(b, c, h, w)
+        return [x.transpose(1, 2).reshape(b, c, h, w)]

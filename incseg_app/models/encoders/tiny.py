@@ -24,14 +24,16 @@ class TinyEncoder(Encoder):
 
     def __init__(self, out_channels: int = 32, output_stride: int = 8) -> None:
         super().__init__(out_channels, output_stride, IMAGENET_MEAN, IMAGENET_STD)
+        self.tap_strides = (8, 16, 32)
         widths = (3,) + _WIDTHS
         self.stages = nn.ModuleList(_stage(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.fusion = FPNFusion(_WIDTHS[2:], (8, 16, 32), out_channels, output_stride)
 
-    def forward(self, images: Tensor) -> Tensor:
+    def backbone(self, images: Tensor) -> list[Tensor]:
+        """B×3×H×W -> taps of 24, 32 and 48 channels at strides 8, 16, 32."""
         x = self.normalize(images)
         feats = []
         for stage in self.stages:
             x = stage(x)
             feats.append(x)
-        return self.fusion(feats[2:])
+        return feats[2:]
