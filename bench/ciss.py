@@ -255,16 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, help="number of seeds (mean ± std over them)")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--epochs", type=int, default=4, help="epochs per step (the same for every method)")
-    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--crop", type=int, default=192, help="training crop, pixels (a multiple of 32 for --cache)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--encoder-lr-mult", type=float, default=0.1, help="backbone lr = lr × this (0 = frozen backbone)")
+    p.add_argument("--encoder-lr-mult", type=float, default=0.0,
+                   help="backbone lr = lr × this (0 = frozen backbone, the CPU protocol; with --cache its taps are cached)")
     p.add_argument("--max-images", type=int, default=0, help="seeded random subset of N train images (0 = all)")
     p.add_argument("--max-eval-images", type=int, default=0, help="seeded random subset of N eval images (0 = all)")
     p.add_argument("--subset-seed", type=int, default=0, help="seed of the --max-images / --max-eval-images subsets")
     p.add_argument("--eval-max-side", type=int, default=0, help="resize eval images to this longer side (0 = as is)")
     p.add_argument("--encoder", default="efficientnet_lite0")
     p.add_argument("--embed-dim", type=int, default=128)
+    p.add_argument("--output-stride", type=int, default=16, help="feature stride of the model (8 or 16; the product's is 16)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--joint-epochs", type=int, default=0,
@@ -297,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     val = random_subset(FolderDataset(args.data, args.eval_split), args.max_eval_images, args.subset_seed + 1)
     steps = parse_split(args.split, sorted(full_train.class_names))
     runs = parse_runs(args)
-    model_cfg = ModelConfig(encoder=args.encoder, embed_dim=args.embed_dim, decoder_heads=4 if args.embed_dim % 8 else 8)
+    model_cfg = ModelConfig(encoder=args.encoder, embed_dim=args.embed_dim, output_stride=args.output_stride,
+                            decoder_heads=4 if args.embed_dim % 8 else 8)
     device = select_device(args.device)
     dist_info = init_from_env(device.type)
     if dist_info is not None and not dist_info.is_main:
