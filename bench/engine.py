@@ -168,14 +168,15 @@ def overhead(cfg: TrainConfig, model_cfg: ModelConfig, data: SubsetDataset, clas
 
 
 def version_bytes(base: Any, increment: Any) -> dict[str, int]:
-    """Bytes of the base's full checkpoint and bytes the increment's checkpoint adds to it."""
+    """Bytes of the base's full checkpoint and bytes the increment's checkpoint adds to it (saved with its
+    parent, as the product saves it)."""
     store = MemoryBlobs()
     ck = base.checkpoint()
-    save_checkpoint(store, ck.state, ck.model_cfg, ck.group_sizes, ck.class_ids)
+    parent = save_checkpoint(store, ck.state, ck.model_cfg, ck.group_sizes, ck.class_ids)
     full = sum(len(b) for b in store.blobs.values())
     before = set(store.blobs)
     ck = increment.checkpoint()
-    save_checkpoint(store, ck.state, ck.model_cfg, ck.group_sizes, ck.class_ids)
+    save_checkpoint(store, ck.state, ck.model_cfg, ck.group_sizes, ck.class_ids, parent=parent)
     added = sum(len(b) for sha, b in store.blobs.items() if sha not in before)
     return {"full": full, "increment": added}
 

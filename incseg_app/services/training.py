@@ -247,7 +247,9 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
         extra["memory_sha256"] = memory_sha
         blob_shas.add(memory_sha)
     ckpt = result.checkpoint(extra)
-    sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra)
+    parent_sha = versions.get_version(ctx, version.parent_id).checkpoint_sha256 if version.parent_id else None
+    sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra,
+                          parent=parent_sha)
     if control is not None:
         control.progress(0.92, "evaluating on the validation images")
     evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None)
