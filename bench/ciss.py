@@ -42,6 +42,7 @@ from weak import pseudo_dataset  # noqa: E402
 from incseg_app.domain.config import LabelingConfig, MethodConfig, ModelConfig, TrainConfig
 from incseg_app.domain.errors import ValidationError
 from incseg_app.methods.registry import METHODS, get_method
+from incseg_app.services.ml_settings import MLSettings
 from incseg_app.training.checkpoint import Checkpoint, build_from_checkpoint
 from incseg_app.training.data import SubsetDataset, images_with_classes
 from incseg_app.training.ddp import DistInfo, init_from_env
@@ -230,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-max-side", type=int, default=0, help="resize eval images to this longer side (0 = as is)")
     p.add_argument("--encoder", default="efficientnet_lite0")
     p.add_argument("--embed-dim", type=int, default=128)
+    p.add_argument("--output-stride", type=int, default=MLSettings().model.output_stride,
+                   help="feature stride of the model (default: the product's)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--seed", type=int, default=0)
@@ -264,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     val = FolderDataset(args.data, args.eval_split, args.max_eval_images or None)
     steps = parse_split(args.split, sorted(train.class_names))
     runs = parse_runs(args)
-    model_cfg = ModelConfig(encoder=args.encoder, embed_dim=args.embed_dim,
+    model_cfg = ModelConfig(encoder=args.encoder, embed_dim=args.embed_dim, output_stride=args.output_stride,
                             decoder_heads=4 if args.embed_dim % 8 else 8)
     train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop_size=args.crop,
                             encoder_lr_mult=args.encoder_lr_mult, cache_features=args.cache,

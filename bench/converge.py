@@ -24,6 +24,7 @@ import torch
 
 from incseg_app.domain.config import MethodConfig, ModelConfig, TrainConfig
 from incseg_app.methods.registry import get_method
+from incseg_app.services.ml_settings import MLSettings
 from incseg_app.training.evaluate import evaluate
 from incseg_app.training.featcache import FeatureCache
 from incseg_app.training.folder import FolderDataset
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--scales", default="0.75,1.0,1.25", help="training view scales (comma-separated)")
     p.add_argument("--no-flip", action="store_true")
-    p.add_argument("--output-stride", type=int, default=16)
+    p.add_argument("--output-stride", type=int, default=MLSettings().model.output_stride)
     p.add_argument("--embed-dim", type=int, default=128)
     p.add_argument("--decoder-layers", type=int, default=2)
     p.add_argument("--encoder-lr-mult", type=float, default=0.0)

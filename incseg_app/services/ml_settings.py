@@ -1,7 +1,8 @@
 """Machine-learning settings of a running app: model shape, training defaults, weight locations.
 
 They come from CLI options or the environment (``INCSEG_ENCODER``, ``INCSEG_CLIP_MODEL``,
-``INCSEG_CLIP_PRETRAINED``, ``INCSEG_SAM_CHECKPOINT``, ``INCSEG_SAM_MODEL_TYPE``, ``INCSEG_DEVICE``)
+``INCSEG_CLIP_PRETRAINED``, ``INCSEG_SAM_CHECKPOINT``, ``INCSEG_SAM_MODEL_TYPE``, ``INCSEG_DEVICE``,
+``INCSEG_COMPILE``: a ``torch.compile`` backend for training, e.g. "inductor" on a GPU)
 and are saved, resolved, into every version's config JSON.
 """
 from __future__ import annotations
@@ -53,6 +54,8 @@ class MLSettings:
             labeling = from_dict(LabelingConfig, {**to_dict(labeling), "sam_model_type": sam_type})
         if device := pick("device", "INCSEG_DEVICE"):
             train = replace(train, device=device)
+        if backend := pick("compile", "INCSEG_COMPILE"):
+            train = replace(train, compile=backend)
         return replace(base, model=model, labeling=labeling, train=train)
 
 
