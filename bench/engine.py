@@ -1,24 +1,32 @@
 """Where a training step's time goes, how much the product loop costs over a bare PyTorch loop, what
 the feature cache buys, and how many bytes a version adds.
 
-For one base step (finetune) and one increment (``--method``, MiB by default) of a ``N-M`` split on a
-folder dataset, with the backbone frozen, on the pixel path ("uncached": every iteration runs the
-backbone on its crops, and the old model runs whole) and on the cached-feature path ("cached": the
-backbone ran once per image view; both models run neck + decoder on the cached taps):
+For one base step (finetune) and one increment (``--method``, MiB by default) of an ``N-M`` split on a
+folder dataset, backbone frozen, three paths are timed, interleaved ``--repeats`` times so that they
+share the machine's load (medians reported):
 
-* images/s of the product's step (``training.step.prepare_step`` + ``loop.train_step``), measured
-  ``--repeats`` times, interleaved so that both paths see the same machine load (median reported);
+* "reference": the pixel path with the stride-8 model, i.e. how every step ran before the cached path
+  (backbone on every crop; the increment's old model run whole) — the "today" of issue 13;
+* "uncached_same_model": the pixel path of the product's default model (``--output-stride``);
+* "cached": the product default, backbone taps computed once per image view, both models running
+  only their neck + decoder on them.
+
+Images/s are wall-clock over iterations 2..N of a product step (``prepare_step`` + ``train_step`` with
+a progress callback, as the services run it); process CPU time per image is recorded too (with
+``--threads 1`` it is what an idle machine would spend, whatever else runs). Then:
+
 * a ``torch.profiler`` breakdown of an iteration into the loop's ranges: data (reading, augmenting,
   cached taps), encoder, decoder (neck + decoder of the current model), old_model, losses, backward,
   optimiser;
-* the loop overhead ratio: the product loop's images/s ÷ a bare loop's (model, cross-entropy,
-  backward, AdamW step) on the same model, batches and optimiser, base step, both paths;
-* the bytes a version stores: a full checkpoint, and what the increment's checkpoint adds to its
-  parent's blobs (content-addressed tensors: the frozen backbone is shared).
+* the loop overhead ratio: product loop images/s ÷ a bare loop's (model, cross-entropy, backward,
+  AdamW) on the same prepared model, batches and optimiser settings (base step, both paths);
+* storage: bytes of a full checkpoint and bytes an increment (``--storage-epochs`` over all its images)
+  adds to its parent when saved as the product saves it, with the validation mIoU of that increment
+  before and after its weights are rounded to parent + bfloat16 difference.
 
-Speed is measured on a seeded random subset of each step's images (``--images``); the views of those
-images are encoded into the cache first (reported as "prefill"), so "cached" is the steady state of a
-step whose images were seen before (the increment after its base step, any later epoch).
+Speed is measured on a seeded random subset of each step's images (``--images``) whose views are first
+encoded into the cache (reported as "prefill"), so "cached" is the steady state of a step whose images
+were seen before (an increment after its base step, any epoch after the first).
 
 Example (the issue's measurement interface):
     python bench/engine.py --data ../shared/data/camvid --split 6-5 --threads 2 --out engine.json
@@ -212,7 +220,7 @@ def version_bytes(base: Any, increment: Any) -> dict[str, int]:
 
 
 def storage_check(base: Any, model_cfg: ModelConfig, cfg: TrainConfig, method: str, data: SubsetDataset,
-                  classes: list[int], cache: FeatureCache, val: SubsetDataset) -> dict[str, Any]:
+                  classes: list[int], cache: FeatureCache, val: FolderDataset) -> dict[str, Any]:
     """Bytes per version, and the validation mIoU of the increment before and after its weights are
     rounded to parent + bfloat16 difference (what compact storage keeps)."""
     parent = base.checkpoint()
@@ -242,9 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile-iters", type=int, default=6)
     p.add_argument("--repeats", type=int, default=3, help="interleaved measurements per path (median)")
     p.add_argument("--images", type=int, default=48, help="seeded random images per step for the speed runs")
-    p.add_argument("--val-images", type=int, default=40, help="seeded random val images for the storage check")
     p.add_argument("--base-iters", type=int, default=60, help="iterations of the parent base step")
-    p.add_argument("--storage-iters", type=int, default=60, help="iterations of the increment whose bytes are counted")
+    p.add_argument("--storage-epochs", type=int, default=2,
+                   help="epochs (over all the increment's images) of the increment whose bytes are counted")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="engine.json")
     return p
@@ -259,8 +267,6 @@ def main(argv: list[str] | None = None) -> int:
     base_cls, inc_cls = steps[0], steps[1]
     base_data = subset(train, base_cls, args.images, args.seed)
     inc_data = subset(train, inc_cls, args.images, args.seed + 1)
-    val = SubsetDataset(val_all, sorted(random.Random(args.seed).sample(range(len(val_all)),
-                                                                        min(args.val_images, len(val_all)))))
     models = {"reference": ModelConfig(output_stride=args.reference_stride),
               "default": ModelConfig(output_stride=args.output_stride)}
     cfg = TrainConfig(epochs=100, batch_size=args.batch_size, crop_size=args.crop, encoder_lr_mult=0.0,
@@ -298,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
                                                     bases[parent_of].checkpoint(), cache)
     over = {name: overhead(path_cfg, models["default"], base_data, base_cls, cache, args.repeats)
             for name, path_cfg in (("uncached", replace(cfg, cache_features=False)), ("cached", cfg))}
-    storage = storage_check(bases["default"], models["default"], replace(cfg, max_iters=args.storage_iters),
-                            args.method, inc_data, inc_cls, cache, val)
+    inc_all = SubsetDataset(train, images_with_classes(train, inc_cls))
+    storage = storage_check(bases["default"], models["default"], replace(cfg, max_iters=0, epochs=args.storage_epochs),
+                            args.method, inc_all, inc_cls, cache, val_all)
     inc = median["increment"]
     out = {"increment_img_s": {"uncached": inc["reference"], "cached": inc["cached"],
                                "uncached_same_model": inc["uncached_same_model"]},

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import torch.nn.functional as F
@@ -83,7 +84,12 @@ class Segmenter(nn.Module):
         ``size`` = (H, W), the input size the taps belong to (a crop of cached taps: the crop's size).
         ``forward(images)`` is exactly ``forward_taps(encoder.backbone(images), images.shape[-2:])``.
         """
-        features = self.encoder.neck(taps)
+        height, width = (int(n) for n in size)
+        s = self.stride
+        h, w = math.ceil(height / s), math.ceil(width / s)
+        features = self.encoder.neck(taps)[..., :h, :w]  # the taps cover the padded input (Encoder)
         masks, pixel_emb, class_emb = self.decoder(features)
-        logits = F.interpolate(masks, size=tuple(size), mode="bilinear", align_corners=False)
-        return SegOutput(logits=logits, pixel_emb=pixel_emb, class_emb=class_emb, features=features)
+        # feature i covers pixels [i·s, (i+1)·s): upsample by exactly s, then drop the padding
+        logits = F.interpolate(masks, size=(h * s, w * s), mode="bilinear", align_corners=False)
+        return SegOutput(logits=logits[..., :height, :width], pixel_emb=pixel_emb, class_emb=class_emb,
+                         features=features)
