@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     result = run_incremental_step(model_cfg, train_cfg, method, MethodConfig(args.method), train,
                                   sorted(train.class_names), feature_cache=cache, epoch_end=epoch_end)
     out = {"args": vars(args), "curve": curve, "best": max(curve, key=lambda r: r["miou"]) if curve else None,
-           "train_seconds": result.seconds, "images_per_second": result.images_per_second,
+           "epoch_losses": result.epoch_losses, "train_seconds": result.seconds,
+           "images_per_second": result.images_per_second,
            "feature_path": result.feature_path, "feature_cache": vars(cache.stats),
            "wall_seconds": time.perf_counter() - started, "loadavg": os.getloadavg(), "torch": torch.__version__}
     Path(args.out).write_text(json.dumps(out, indent=1))

@@ -62,7 +62,7 @@ from incseg_app.training.featcache import FeatureCache
 from incseg_app.training.folder import FolderDataset
 from incseg_app.training.loop import build_optimizer, set_train_mode, train_step
 from incseg_app.training.metrics import step_scores
-from incseg_app.training.step import prepare_step, run_incremental_step
+from incseg_app.training.step import prepare_step, run_incremental_step, select_device
 
 RANGES = ("data", "encoder", "decoder", "old_model", "losses", "backward", "optimiser")
 REFERENCE_STRIDE = 8  # the feature stride of the model every benchmark used before the cached path
@@ -226,7 +226,7 @@ def storage_check(base: Any, model_cfg: ModelConfig, cfg: TrainConfig, method: s
     parent = base.checkpoint()
     exact = run_incremental_step(model_cfg, replace(cfg, delta_weights=False), get_method(method),
                                  MethodConfig(method), data, classes, parent, feature_cache=cache)
-    ids, device = exact.class_ids, torch.device("cpu")
+    ids, device = exact.class_ids, select_device(cfg.device)
     miou_exact = step_scores(evaluate(exact.model, val, ids, device, feature_cache=cache), [], range(len(ids)))["all"]
     exact.model.load_state_dict(round_to_parent(exact.model.state_dict(), parent.state))
     miou_rounded = step_scores(evaluate(exact.model, val, ids, device, feature_cache=cache), [], range(len(ids)))["all"]
@@ -254,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage-epochs", type=int, default=2,
                    help="epochs (over all the increment's images) of the increment whose bytes are counted")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (the speed table is for one device)")
     p.add_argument("--out", default="engine.json")
     return p
 
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     models = {"reference": ModelConfig(output_stride=args.reference_stride),
               "default": ModelConfig(output_stride=args.output_stride)}
     cfg = TrainConfig(epochs=100, batch_size=args.batch_size, crop_size=args.crop, encoder_lr_mult=0.0,
-                      max_iters=args.iters, seed=args.seed, device="cpu")
+                      max_iters=args.iters, seed=args.seed, device=args.device)
     tmp = tempfile.TemporaryDirectory(prefix="incseg-engine-")
     cache = FeatureCache(tmp.name, max_memory_bytes=3 << 30)
     fill = {"base": prefill(cfg, models["default"], base_data, base_cls, cache),
