@@ -172,8 +172,7 @@ def weak_data(data: Any, new: list[int], parent: Checkpoint, names: dict[int, st
                               sam_checkpoint=args.sam_checkpoint, sam_model_type=args.sam_model_type)
     device = select_device(train_cfg.device)
     parent_model = build_from_checkpoint(parent).to(device).eval()
-    made = pseudo_dataset(data, new, parent_model, tuple(parent.class_ids), names, labeling, model_cfg, device,
-                          args.localizer_epochs)
+    made = pseudo_dataset(data, new, parent_model, tuple(parent.class_ids), names, labeling, model_cfg, device)
     if args.shared_base and len(parent.group_sizes) == 1:
         PSEUDO[key] = made
     return made
@@ -252,7 +251,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-pretrained", default="", help="open_clip tag or file for pseudo-masks (empty: localiser)")
     p.add_argument("--sam-checkpoint", default="", help="SAM checkpoint for pseudo-masks (empty: superpixels)")
     p.add_argument("--sam-model-type", default="vit_b")
-    p.add_argument("--localizer-epochs", type=int, default=None)
     p.add_argument("--out", default="results.json")
     return p
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 import struct
 import zlib
 from pathlib import Path
@@ -15,8 +14,9 @@ from incseg_app.services import AppContext, StoreSettings, open_store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> AppContext:
-    ctx = open_store(tmp_path / "store", StoreSettings())
+def store(tmp_path: Path, database_url: str | None) -> AppContext:
+    """An empty store: SQLite, or PostgreSQL in the ``[postgresql]`` twin of a back-end test."""
+    ctx = open_store(tmp_path / "store", StoreSettings(), database_url=database_url)
     yield ctx
     ctx.close()
 
@@ -56,13 +56,14 @@ def bomb_png(w: int = 100_000, h: int = 100_000) -> bytes:
 
 
 def snapshot(ctx: AppContext) -> tuple[dict[str, list[tuple]], set[str]]:
-    """Every row of every table (raw SQLite) and every file under the blob folder (temp files too)."""
-    con = sqlite3.connect(ctx.db.path)
-    try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        rows = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
-    finally:
-        con.close()
+    """Every row of every table (either back end) and every file under the blob folder (temp files too)."""
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    with ctx.db.engine.connect() as conn:
+        meta.reflect(conn)
+        rows = {name: sorted((tuple(r) for r in conn.execute(table.select())), key=repr)
+                for name, table in meta.tables.items()}
     files = {str(p.relative_to(ctx.blobs.root)) for p in ctx.blobs.root.rglob("*") if p.is_file()}
     return rows, files
 
@@ -78,11 +79,11 @@ SHAPE_RGB = ((220, 40, 40), (40, 200, 60), (50, 70, 220))
 
 
 @pytest.fixture
-def tiny_store(tmp_path: Path) -> AppContext:
+def tiny_store(tmp_path: Path, database_url: str | None) -> AppContext:
     """A store whose ML settings use the tiny random encoder and short schedules."""
     from incseg_app.services.ml_settings import tiny_settings
 
-    ctx = open_store(tmp_path / "tiny-store", StoreSettings(), tiny_settings())
+    ctx = open_store(tmp_path / "tiny-store", StoreSettings(), tiny_settings(), database_url=database_url)
     yield ctx
     ctx.close()
 

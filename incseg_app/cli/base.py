@@ -37,7 +37,17 @@ def _remember_storage(ctx: click.Context, _param: click.Parameter, value: Path |
         ctx.find_root().meta["incseg.storage"] = value
 
 
+def _remember_database(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.find_root().meta["incseg.database_url"] = value
+
+
 def storage_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--storage DIR`` and ``--database-url URL``, accepted before or after the command name."""
+    fn = click.option("--database-url", default=None, expose_value=False, callback=_remember_database,
+                      is_eager=True, help="Database of the store (default: $INCSEG_DATABASE_URL, else the SQLite "
+                                          "file incseg.db in the store folder), e.g. "
+                                          "postgresql://user@host/dbname; blobs stay in the store folder.")(fn)
     return click.option("--storage", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
                         callback=_remember_storage, is_eager=True,
                         help="Store folder (default: $INCSEG_STORAGE or ./storage).")(fn)
@@ -48,7 +58,7 @@ ML_OPTIONS = (  # option, settings key, help
                              "($INCSEG_ENCODER)."),
     ("--clip-model", "clip_model", "open_clip architecture name, e.g. ViT-B-16 ($INCSEG_CLIP_MODEL)."),
     ("--clip-pretrained", "clip_pretrained", "open_clip pretrained tag or a local weights file; empty = the "
-                                             "tag-localiser fallback ($INCSEG_CLIP_PRETRAINED)."),
+                                             "co-segmentation fallback ($INCSEG_CLIP_PRETRAINED)."),
     ("--sam-checkpoint", "sam_checkpoint", "Segment Anything checkpoint file; empty = the superpixel fallback "
                                            "($INCSEG_SAM_CHECKPOINT)."),
     ("--sam-model-type", "sam_model_type", "SAM model type: vit_b, vit_l or vit_h ($INCSEG_SAM_MODEL_TYPE)."),
@@ -71,7 +81,8 @@ def store() -> AppContext:
     meta = click.get_current_context().find_root().meta
     if "incseg.ctx" not in meta:
         meta["incseg.ctx"] = open_store(meta.get("incseg.storage"),
-                                        ml=MLSettings.from_env(**meta.get("incseg.ml", {})))
+                                        ml=MLSettings.from_env(**meta.get("incseg.ml", {})),
+                                        database_url=meta.get("incseg.database_url"))
     return meta["incseg.ctx"]
 
 

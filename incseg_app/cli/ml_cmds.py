@@ -12,7 +12,8 @@ import click
 
 from ..domain.records import Job
 from ..services import jobs as job_svc
-from ..services.labeling import start_pseudo_labeling, weight_status
+from ..services.labeling import (localisation_warnings, start_pseudo_labeling, start_relabel_from_corrections,
+                                 weight_status)
 from ..services.predict import predict
 from ..services.reports import version_report
 from ..services.runner import JobRunner
@@ -61,13 +62,19 @@ def weights_cmd() -> None:
 @storage_option
 @ml_options
 @click.option("--redo-rejected", is_flag=True, help="Also re-label images whose pseudo-mask was rejected.")
-def pseudo_label_cmd(redo_rejected: bool) -> None:
+@click.option("--from-corrections", is_flag=True,
+              help="Relabel the drafts still to review, learning from every accepted or corrected mask.")
+def pseudo_label_cmd(redo_rejected: bool, from_corrections: bool) -> None:
     """Make pseudo-masks (to review) for every tagged image without a mask; resumable."""
     ctx = store()
     for line in weight_status(ctx):
         click.echo(f"- {line}")
+    for line in localisation_warnings(ctx):
+        click.echo(f"warning: {line}")
     runner = JobRunner(ctx)
-    done = _follow(runner, start_pseudo_labeling(ctx, runner, redo_rejected), "pseudo-labelling")
+    job = start_relabel_from_corrections(ctx, runner) if from_corrections else \
+        start_pseudo_labeling(ctx, runner, redo_rejected)
+    done = _follow(runner, job, "relabelling drafts" if from_corrections else "pseudo-labelling")
     for role, source in done.result.get("sources", {}).items():
         click.echo(f"{role}: {source}")
 
@@ -136,12 +143,35 @@ def report_cmd(version_id: int, heatmap: Path | None) -> None:
 @cli.command("predict")
 @storage_option
 @ml_options
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the mask (VOC palette PNG, pixel values = class ids).")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output folder (masks/, overlays/, predictions.json); for one image, a .png file name also works.")
 @click.option("--version", "version_id", type=int, default=None, help="Version (default: the active one).")
-def predict_cmd(image: Path, out: Path, version_id: int | None) -> None:
-    """Segment IMAGE with a version and write its mask."""
+@click.option("--batch-size", type=int, default=4, show_default=True, help="Images per forward pass.")
+@click.option("--coco", is_flag=True, help="Also write predictions.json (COCO instance JSON, RLE masks).")
+@click.option("--overlays", is_flag=True, help="Also write overlays/ (class colours over the photos, JPEG).")
+def predict_cmd(inputs: tuple[str, ...], out: Path, version_id: int | None, batch_size: int, coco: bool,
+                overlays: bool) -> None:
+    """Segment INPUTS (image files, folders, or quoted globs such as "photos/**/*.jpg") with a version.
+
+    Writes OUT/masks/<name>.png (VOC palette PNGs, pixel values = class ids). Resumable: rerun the same
+    command after an interruption and finished masks are skipped.
+    """
+    from ..services.batch_predict import predict_many
+
+    ctx = store()
+    if len(inputs) == 1 and Path(inputs[0]).is_file() and out.suffix.lower() == ".png":
+        _predict_one(Path(inputs[0]), out, version_id)
+        return
+    with progress_bar("predicting") as bar:
+        r = predict_many(ctx, inputs, out, version_id, batch_size, coco, overlays, bar)
+    for name, reason in r.failed:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(f"version {r.version_id}: {r.predicted} image(s) predicted, {r.skipped} already done, "
+               f"{len(r.failed)} failed; masks in {r.out_dir / 'masks'}")
+
+
+def _predict_one(image: Path, out: Path, version_id: int | None) -> None:
     from ..services.imageio import decode_rgb
 
     ctx = store()
@@ -162,17 +192,40 @@ def jobs_group() -> None:
 @storage_option
 @click.option("--active", is_flag=True, help="Only queued or running jobs.")
 def jobs_list(active: bool) -> None:
-    """Recent jobs with their status and progress."""
-    rows = job_svc.list_jobs(store(), active_only=active, limit=30)
+    """Recent jobs with their status and progress; "(process gone)" marks a job whose process died."""
+    ctx = store()
+    rows = job_svc.list_jobs(ctx, active_only=active, limit=30)
+    dead = {j.id for j in job_svc.find_stale_jobs(ctx)}
     print_table(["id", "kind", "status", "progress", "message"],
-                [(j.id, j.kind.value, j.status.value, f"{100 * j.progress:.0f}%", (j.error or j.message)[:60])
-                 for j in rows])
+                [(j.id, j.kind.value, j.status.value + (" (process gone)" if j.id in dead else ""),
+                  f"{100 * j.progress:.0f}%", (j.error or j.message)[:60]) for j in rows])
 
 
 @jobs_group.command("cancel")
 @storage_option
 @click.argument("job_id", type=int)
 def jobs_cancel(job_id: int) -> None:
-    """Ask job JOB_ID to stop (it stops at its next check)."""
+    """Stop job JOB_ID: a running job stops at its next check; a queued job, or one whose process is
+    gone, ends at once."""
     job = job_svc.request_cancel(store(), job_id)
-    click.echo(f"job {job.id}: cancel requested ({job.status.value})")
+    if job.status.finished:
+        click.echo(f"job {job.id}: {job.status.value} — {job.error or job.message}")
+    else:
+        click.echo(f"job {job.id}: cancel requested ({job.status.value})")
+
+
+@jobs_group.command("run")
+@storage_option
+@click.argument("job_id", type=int)
+def jobs_run(job_id: int) -> None:
+    """Run the queued job JOB_ID in this process (what the web UI starts as a child process); exit
+    status 0 when it is done, 1 otherwise."""
+    import logging
+
+    from ..services.job_process import run_in_this_process
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    job = run_in_this_process(store(), job_id)
+    click.echo(f"job {job.id}: {job.status.value} — {job.error or job.message}")
+    if job.status.value != "done":
+        raise SystemExit(1)

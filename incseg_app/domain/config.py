@@ -165,8 +165,8 @@ class LabelingConfig:
     """Where pseudo-mask weights live; empty means "use the fallback"."""
 
     clip_model: str = "ViT-B-16"
-    clip_pretrained: str = ""  # open_clip pretrained tag or local file; "" = no CLIP (localiser fallback)
+    clip_pretrained: str = ""  # open_clip pretrained tag or local file; "" = no CLIP (co-segmentation fallback)
     sam_checkpoint: str = ""  # path to a SAM checkpoint; "" = superpixel fallback
     sam_model_type: str = "vit_b"  # vit_h | vit_l | vit_b
     superpixels: int = 200  # SLIC segments per image for the fallback refiner
-    unsure_below: float = 0.4  # confidence under which a pixel becomes 255 (unsure)
+    unsure_below: float = 0.6  # calibrated confidence (P(label right)) under which a pixel becomes 255 (unsure)

@@ -46,3 +46,11 @@ class CancelledError(IncsegError):
 
 class WeightsUnavailableError(IncsegError):
     """Configured CLIP/SAM weights are missing or unreadable; the message says what the fallback is."""
+
+
+class StoreBusyError(ConflictError):
+    """Another transaction held the store's lock for longer than the busy timeout (e.g. a long import)."""
+
+
+class ExportError(IncsegError):
+    """A model could not be exported faithfully (e.g. its ONNX graph does not reproduce PyTorch's logits)."""

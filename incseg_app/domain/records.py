@@ -49,8 +49,9 @@ class MaskRevision:
     parent_id: int | None = None
     author: str = ""
     confidence: float | None = None  # mean pixel confidence in [0, 1], pseudo masks only
-    source: str = ""  # e.g. "ground truth import", "clip+sam", "localizer+superpixels", "brush"
+    source: str = ""  # e.g. "ground truth import", "clip+sam", "co-segmentation", "brush"
     created_at: datetime | None = None
+    confidence_sha256: str | None = None  # blob of the per-pixel confidence map (pseudo masks only)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def load_clip(model_name: str, pretrained: str) -> tuple[nn.Module, object]:
     except Exception as exc:  # open_clip raises RuntimeError/KeyError/OSError for every kind of bad weight
         raise WeightsUnavailableError(
             f"CLIP model {model_name} with {describe_pretrained(pretrained)} could not be loaded: {exc}. "
-            "Leave --clip-pretrained empty to use the tag localiser fallback") from exc
+            "Leave --clip-pretrained empty to use the co-segmentation fallback") from exc
     model.eval()
     log.info("loaded CLIP %s with %s", model_name, describe_pretrained(pretrained))
     return model, tokenizer

@@ -38,7 +38,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _BLOB_MEMBER = re.compile(r"^blobs/([0-9a-f]{2})/([0-9a-f]{62})$")
 _CHUNK = 1 << 20
-_SHA_QUERIES = ("SELECT sha256 FROM images", "SELECT sha256 FROM masks", "SELECT sha256 FROM blob_refs",
+_SHA_QUERIES = ("SELECT sha256 FROM images", "SELECT sha256 FROM masks",
+                "SELECT confidence_sha256 FROM masks WHERE confidence_sha256 IS NOT NULL", "SELECT sha256 FROM blob_refs",
                 "SELECT checkpoint_sha256 FROM model_versions WHERE checkpoint_sha256 IS NOT NULL")
 
 
@@ -78,6 +79,9 @@ def export_store(ctx: AppContext, out: Path | str) -> BackupInfo:
 
     The zip is written to a temp name and renamed, so ``out`` is either complete or absent.
     """
+    if ctx.db.path is None:
+        raise ValidationError(f"export-store backs up SQLite stores; this store's database is {ctx.db.url}: back it "
+                              f"up with pg_dump and copy the blob folder {ctx.blobs.root}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="incseg-export-", dir=out.parent) as tmp:

@@ -78,10 +78,20 @@ def _check_unique(repo: ClassRepo, name: str, color: str | None, self_id: int | 
             raise DuplicateError(f"colour {color} is already used by class {owner.name!r}")
 
 
-def add_class(repo: ClassRepo, name: str, color: str | None = None, prompts: Sequence[str] = ()) -> ClassDef:
-    """Create a class inside an open unit of work (used by dataset import too)."""
+def add_class(repo: ClassRepo, name: str, color: str | None = None, prompts: Sequence[str] = (),
+              class_id: int | None = None) -> ClassDef:
+    """Create a class inside an open unit of work (used by dataset import too).
+
+    ``class_id``: a specific unused id in 1..254 (a dataset import keeping its category ids); default
+    the next id after the largest one.
+    """
     name = clean_name(name)
-    new_id = repo.next_id()
+    next_id = repo.next_id()  # also serialises class creation on PostgreSQL
+    if class_id is not None:
+        if not 1 <= class_id <= MAX_CLASS_ID or repo.get(class_id) is not None:
+            raise ValidationError(f"cannot create {name!r} with id {class_id}: not a free class id in "
+                                  f"1..{MAX_CLASS_ID}")
+    new_id = class_id if class_id is not None else next_id
     if new_id > MAX_CLASS_ID:
         raise ValidationError(f"cannot create {name!r}: the store already has {MAX_CLASS_ID} classes")
     color = clean_color(color) if color else next_free_color(repo, new_id)

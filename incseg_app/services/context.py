@@ -1,6 +1,9 @@
-"""The application context: one store folder = one SQLite database + one blob store + limits.
+"""The application context: one store = one database + one blob folder + limits.
 
-``open_store(path)`` creates the folder if needed, runs the migrations and returns an ``AppContext``
+The database is the SQLite file ``incseg.db`` in the store folder (the embedded default) or, with
+``database_url`` / ``$INCSEG_DATABASE_URL``, a PostgreSQL database shared by a team; the blobs always
+live in the store folder. ``open_store(path)`` creates the folder if needed, runs the migrations and
+returns an ``AppContext``
 that every service function takes as its first argument. ``unit_of_work`` gives the service one
 session per call; ``blob_guard`` removes the blobs a failed call wrote so the store is exactly as
 it was (the DB never points at a missing blob: blobs are written first, rows after).
@@ -69,8 +72,9 @@ class BlobGuard:
     """Blobs written during one service call.
 
     ``verify`` (call inside the write transaction that inserts the rows) checks they all still exist;
-    ``rollback`` deletes the ones this call created that no row references. Both run under SQLite's
-    write lock, so a concurrent call's rollback can never delete a blob that rows are about to use.
+    ``rollback`` deletes the ones this call created that no row references. ``rollback`` runs
+    exclusively of every write transaction (``unit_of_work(exclusive=True)``), so a concurrent call's
+    rollback can never delete a blob that rows are about to use.
     """
 
     def __init__(self, ctx: "AppContext") -> None:
@@ -95,7 +99,7 @@ class BlobGuard:
     def rollback(self) -> None:
         if not self.created:
             return
-        with self.ctx.unit_of_work(write=True) as s:
+        with self.ctx.unit_of_work(write=True, exclusive=True) as s:
             referenced = referenced_shas(s)
             for sha in self.created:
                 if sha not in referenced:
@@ -111,17 +115,22 @@ def referenced_shas(session: Session) -> set[str]:
 class AppContext:
     """Store root, database, blob store and limits; services take it as their first argument."""
 
-    def __init__(self, root: Path, settings: StoreSettings, ml: MLSettings | None = None) -> None:
+    def __init__(self, root: Path, settings: StoreSettings, ml: MLSettings | None = None,
+                 database_url: str | None = None) -> None:
         self.root = root
         self.settings = settings
         self.ml = ml or MLSettings.from_env()
-        self.db = Database(root / DB_NAME, settings.busy_timeout_ms)
+        self.database_url = database_url  # None: the SQLite file in ``root``
+        self.db = Database(database_url or root / DB_NAME, settings.busy_timeout_ms)
         self.blobs = BlobStore(root / "blobs")
 
     @contextmanager
-    def unit_of_work(self, write: bool = False) -> Iterator[Session]:
-        """One session and transaction; ``write=True`` takes the write lock at the start."""
-        with self.db.unit_of_work(write=write) as session:
+    def unit_of_work(self, write: bool = False, exclusive: bool = False,
+                     wait_ms: int | None = None) -> Iterator[Session]:
+        """One session and transaction; ``write=True`` takes the write lock at the start, ``exclusive``
+        also waits out every other writer (for deleting blobs), ``wait_ms`` caps the lock wait (see
+        ``storage.db``)."""
+        with self.db.unit_of_work(write=write, exclusive=exclusive, wait_ms=wait_ms) as session:
             yield session
 
     @contextmanager
@@ -143,13 +152,20 @@ def default_storage_dir() -> Path:
     return Path(os.environ.get("INCSEG_STORAGE") or "storage")
 
 
+def default_database_url() -> str | None:
+    """``$INCSEG_DATABASE_URL`` (e.g. ``postgresql://incseg@db.example/incseg``), or None for SQLite."""
+    return os.environ.get("INCSEG_DATABASE_URL", "").strip() or None
+
+
 def open_store(path: Path | str | None = None, settings: StoreSettings | None = None,
-               ml: MLSettings | None = None) -> AppContext:
+               ml: MLSettings | None = None, database_url: str | None = None) -> AppContext:
     """Open (creating and migrating as needed) the store at ``path``; ``ml`` defaults to the
-    environment's ``MLSettings``."""
+    environment's ``MLSettings``, ``database_url`` to ``$INCSEG_DATABASE_URL`` (unset: the SQLite
+    file ``incseg.db`` in the store folder)."""
     root = Path(path) if path is not None else default_storage_dir()
     settings = settings or StoreSettings.from_env()
+    url = database_url or default_database_url()
     root.mkdir(parents=True, exist_ok=True)
-    migrate(root / DB_NAME, settings.busy_timeout_ms)
-    log.debug("opened store %s", root)
-    return AppContext(root.resolve(), settings, ml)
+    migrate(url or root / DB_NAME, settings.busy_timeout_ms)
+    log.debug("opened store %s (database %s)", root, url or DB_NAME)
+    return AppContext(root.resolve(), settings, ml, url)

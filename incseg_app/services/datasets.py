@@ -3,7 +3,9 @@
 Layouts (a folder, or a zip holding one):
 - ``images/`` + ``labels/`` (+ ``classes.json`` in the folder or its parent, as in ``camvid/train``);
 - ``JPEGImages/`` + ``SegmentationClass/`` (VOC palette PNGs; VOC's 21 names when no classes.json);
-- a folder holding ``train/`` and/or ``val/`` of the first layout (each imported with its split).
+- a folder holding ``train/`` and/or ``val/`` of the first layout (each imported with its split);
+- COCO instance or panoptic JSON with its images (``services.coco``), e.g. a CVAT, Label Studio or
+  Roboflow export, when none of the folder layouts above is there.
 ``classes.json``: ``{"classes": [name per dataset id], "background_index": int | null,
 "ignore_index": 255}``. Dataset ids are mapped to store ids by class name (case-insensitive); missing
 classes are created with distinct colours. Labels become ``ground_truth`` revisions (accepted) and the
@@ -18,12 +20,13 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..domain.enums import MaskKind, ReviewStatus, Split
 from ..domain.errors import BadFileError, ConflictError, ValidationError
-from ..domain.records import BACKGROUND_ID, IGNORE_ID, ClassDef
+from ..domain.records import BACKGROUND_ID, IGNORE_ID, MAX_CLASS_ID, ClassDef
 from ..storage.repositories import ClassRepo, ImageRepo, MaskRepo
 from .archives import extract_zip
 from .classes import add_class
@@ -41,11 +44,18 @@ _LAYOUTS = (("images", "labels"), ("JPEGImages", "SegmentationClass"))
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Dataset class names by dataset id (None = unused id), background and ignore ids."""
+    """Dataset class names by dataset id (None = unused id), background and ignore ids.
+
+    ``store_ids`` / ``colors`` (optional, by dataset id): the store id and "#rrggbb" colour a class
+    created by the import should get when that id / colour is still free (COCO category ids and colours
+    survive a round trip this way); otherwise the next free id and a free colour.
+    """
 
     names: tuple[str | None, ...]
     background_index: int | None
     ignore_index: int = IGNORE_ID
+    store_ids: tuple[int | None, ...] = ()
+    colors: tuple[str | None, ...] = ()
 
 
 @dataclass
@@ -59,11 +69,15 @@ class DatasetReport:
 
 
 @dataclass(frozen=True)
-class _Pair:
+class DatasetItem:
+    """An image file and its label: a label-map PNG (``label``) or a function drawing the H×W label map
+    of dataset ids for the image's (height, width) (``raster``, e.g. from COCO polygons)."""
+
     name: str
     split: Split
     image: Path
     label: Path | None
+    raster: Callable[[int, int], np.ndarray] | None = None
 
 
 def read_spec(path: Path | None) -> DatasetSpec:
@@ -82,7 +96,7 @@ def read_spec(path: Path | None) -> DatasetSpec:
     return spec
 
 
-def _find_pairs(root: Path, split: Split | None) -> tuple[list[_Pair], Path | None]:
+def _find_pairs(root: Path, split: Split | None) -> tuple[list[DatasetItem], Path | None]:
     for img_dir, lbl_dir in _LAYOUTS:
         if (root / img_dir).is_dir():
             sp = split or (Split.VAL if root.name.lower() == "val" else Split.TRAIN)
@@ -91,7 +105,7 @@ def _find_pairs(root: Path, split: Split | None) -> tuple[list[_Pair], Path | No
             for f in sorted((root / img_dir).iterdir()):
                 if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."):
                     label = root / lbl_dir / f"{f.stem}.png"
-                    pairs.append(_Pair(f.name, sp, f, label if label.is_file() else None))
+                    pairs.append(DatasetItem(f.name, sp, f, label if label.is_file() else None))
             return pairs, spec
     subs = [root / s.value for s in Split if (root / s.value).is_dir()]
     if subs:
@@ -105,22 +119,50 @@ def _find_pairs(root: Path, split: Split | None) -> tuple[list[_Pair], Path | No
                                   "SegmentationClass/, or train/ and val/ folders of those")
 
 
-def _plan(repo: ClassRepo, spec: DatasetSpec) -> tuple[dict[int, int], list[str]]:
-    """Dataset id -> store id (existing by name, else the ids new classes will get), and names to create."""
+def _at(values: tuple, index: int) -> Any:
+    """``values[index]``, or None past the end (the optional per-id lists of ``DatasetSpec``)."""
+    return values[index] if index < len(values) else None
+
+
+@dataclass(frozen=True)
+class _NewClass:
+    name: str
+    class_id: int
+    color: str | None
+
+
+def _plan(repo: ClassRepo, spec: DatasetSpec) -> tuple[dict[int, int], list[_NewClass]]:
+    """Dataset id -> store id (existing by name, else the ids new classes will get), and the classes to
+    create (with the id and colour the spec asks for when free)."""
     mapping: dict[int, int] = {}
-    to_create: list[str] = []
-    next_id = repo.next_id()
+    wanted: list[tuple[int, str, int | None, str | None]] = []
+    seen: set[str] = set()
     for ds_id, name in enumerate(spec.names):
         if name is None or ds_id in (spec.background_index, spec.ignore_index):
             continue
         existing = repo.get_by_name(name)
         if existing is not None:
             mapping[ds_id] = existing.id
-        elif name.strip().casefold() in {n.casefold() for n in to_create}:
-            raise ValidationError(f"classes.json names {name!r} twice")
+        elif name.strip().casefold() in seen:
+            raise ValidationError(f"the dataset names class {name!r} twice")
         else:
-            mapping[ds_id] = next_id + len(to_create)
-            to_create.append(name)
+            seen.add(name.strip().casefold())
+            wanted.append((ds_id, name, _at(spec.store_ids, ds_id), _at(spec.colors, ds_id)))
+    claimed = {sid for _, _, sid, _ in wanted if sid is not None and 1 <= sid <= MAX_CLASS_ID
+               and repo.get(sid) is None}
+    owned_colors = {c.lower() for _, _, _, c in wanted if c and repo.color_owner(c.lower()) is None}
+    next_id = max([repo.next_id() - 1, *claimed], default=0) + 1
+    to_create: list[_NewClass] = []
+    used_colors: set[str] = set()
+    for ds_id, name, sid, color in wanted:
+        if sid is not None and sid in claimed:
+            claimed.discard(sid)  # a repeated id goes to the first class asking for it
+        else:
+            sid, next_id = next_id, next_id + 1
+        keep = color is not None and color.lower() in owned_colors and color.lower() not in used_colors
+        used_colors |= {color.lower()} if keep else set()
+        to_create.append(_NewClass(name, sid, color.lower() if keep else None))
+        mapping[ds_id] = sid
     return mapping, to_create
 
 
@@ -136,23 +178,27 @@ def _lut(spec: DatasetSpec, mapping: dict[int, int]) -> tuple[np.ndarray, np.nda
     return lut, allowed
 
 
-def _check_pair(ctx: AppContext, guard: BlobGuard, pair: _Pair, lut: np.ndarray,
-                allowed: np.ndarray) -> tuple[_Pair, str, ImageInfo, str | None, dict[int, int]]:
+def _check_pair(ctx: AppContext, guard: BlobGuard, pair: DatasetItem, lut: np.ndarray,
+                allowed: np.ndarray) -> tuple[DatasetItem, str, ImageInfo, str | None, dict[int, int]]:
     limits = ctx.settings
     if pair.image.stat().st_size > limits.max_file_bytes:
         raise BadFileError(pair.name, f"the file is over the {limits.max_file_bytes / 2**20:.0f} MiB limit")
     data = pair.image.read_bytes()
     info = validate_image(data, pair.name, limits.max_file_bytes, limits.max_pixels)
     mask_sha, pixels = None, {}
-    if pair.label is not None:
+    if pair.raster is not None:
+        label_name = f"annotations of {pair.name}"
+        raw = pair.raster(info.height, info.width)
+    elif pair.label is not None:
         label_name = f"{pair.label.parent.name}/{pair.label.name}"
         raw = decode_mask(pair.label.read_bytes(), label_name, limits.max_file_bytes, limits.max_pixels)
+    if pair.raster is not None or pair.label is not None:
         if raw.shape != (info.height, info.width):
             raise BadFileError(label_name, f"label is {raw.shape[1]}x{raw.shape[0]} but image {pair.name} "
                                            f"is {info.width}x{info.height}")
         bad = np.flatnonzero(~allowed & (np.bincount(raw.ravel(), minlength=256) > 0))
         if bad.size:
-            raise BadFileError(label_name, f"unknown class id(s) {', '.join(map(str, bad))} (not in classes.json)")
+            raise BadFileError(label_name, f"unknown class id(s) {', '.join(map(str, bad))} (not in the class list)")
         mask = lut[raw]
         mask_sha, pixels = guard.put(encode_mask(mask)), class_pixels(mask)
     return pair, guard.put(data), info, mask_sha, pixels
@@ -160,7 +206,8 @@ def _check_pair(ctx: AppContext, guard: BlobGuard, pair: _Pair, lut: np.ndarray,
 
 def import_dataset(ctx: AppContext, source: Path | str, split: Split | None = None,
                    progress: Callable[[float, str], None] | None = None) -> DatasetReport:
-    """Import a dataset folder or zip (see the module docstring); ``split`` overrides the folder's split."""
+    """Import a dataset folder, zip or COCO JSON file (see the module docstring); ``split`` overrides the
+    split the folder or file names give."""
     src = Path(source)
     if src.is_file() and zipfile.is_zipfile(src):
         with tempfile.TemporaryDirectory(prefix="incseg-dataset-") as tmp:
@@ -170,17 +217,41 @@ def import_dataset(ctx: AppContext, source: Path | str, split: Split | None = No
             if len(entries) == 1 and entries[0].is_dir():
                 root = entries[0]
             return _import_folder(ctx, root, split, progress)
+    if src.is_file() and src.suffix.lower() == ".json":
+        from .coco import read_coco
+
+        root = src.parent.parent if src.parent.name == "annotations" else src.parent  # COCO's usual layout
+        pairs, spec = read_coco(root, [src], split, ctx.settings.max_file_bytes)
+        return import_pairs(ctx, root, pairs, spec, progress)
     if not src.is_dir():
-        raise BadFileError(str(src), "not a dataset folder or zip archive")
+        raise BadFileError(str(src), "not a dataset folder, zip archive or COCO JSON file")
     return _import_folder(ctx, src, split, progress)
 
 
 def _import_folder(ctx: AppContext, root: Path, split: Split | None,
                    progress: Callable[[float, str], None] | None) -> DatasetReport:
-    pairs, spec_path = _find_pairs(root, Split(split) if split else None)
+    from .coco import find_coco_files, read_coco
+
+    coco_files = find_coco_files(root)
+    try:
+        pairs, spec_path = _find_pairs(root, Split(split) if split else None)
+    except BadFileError:
+        if not coco_files:
+            raise
+        pairs, spec_path = [], None
+    if coco_files and not any(p.label for p in pairs):  # e.g. CVAT's images/ + annotations/*.json
+        pairs, spec = read_coco(root, coco_files, Split(split) if split else None, ctx.settings.max_file_bytes)
+    else:
+        spec = read_spec(spec_path)
+    return import_pairs(ctx, root, pairs, spec, progress)
+
+
+def import_pairs(ctx: AppContext, root: Path, pairs: list[DatasetItem], spec: DatasetSpec,
+                 progress: Callable[[float, str], None] | None) -> DatasetReport:
+    """Check every pair, then create the missing classes and register images and masks in one
+    transaction (all or nothing)."""
     if not pairs:
         raise BadFileError(str(root), "the dataset folder holds no images")
-    spec = read_spec(spec_path)
     with ctx.unit_of_work() as s:
         mapping, to_create = _plan(ClassRepo(s), spec)
     lut, allowed = _lut(spec, mapping)
@@ -195,7 +266,8 @@ def _import_folder(ctx: AppContext, root: Path, split: Split | None,
             guard.verify()
             if _plan(ClassRepo(s), spec) != (mapping, to_create):
                 raise ConflictError("classes changed while the dataset was being imported; run the import again")
-            report.classes_created = [add_class(ClassRepo(s), name) for name in to_create]
+            report.classes_created = [add_class(ClassRepo(s), new.name, new.color, class_id=new.class_id)
+                                      for new in to_create]
             for item in checked:
                 _register(ImageRepo(s), MaskRepo(s), item, report)
     if progress:
@@ -205,7 +277,7 @@ def _import_folder(ctx: AppContext, root: Path, split: Split | None,
     return report
 
 
-def _register(images: ImageRepo, masks: MaskRepo, item: tuple[_Pair, str, ImageInfo, str | None, dict[int, int]],
+def _register(images: ImageRepo, masks: MaskRepo, item: tuple[DatasetItem, str, ImageInfo, str | None, dict[int, int]],
               report: DatasetReport) -> None:
     pair, sha, info, mask_sha, pixels = item
     existing = images.get_by_sha(sha)

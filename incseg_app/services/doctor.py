@@ -99,6 +99,9 @@ def _missing(ctx: AppContext, verify_hashes: bool, report: DoctorReport) -> None
         owners = [(f"image {i.id} ({i.original_name})", i.sha256) for i in ImageRepo(s).list()]
         owners += [(f"mask revision {mid} of image {img}", sha)
                    for mid, img, sha in s.execute(select(MaskRow.id, MaskRow.image_id, MaskRow.sha256))]
+        owners += [(f"confidence map of mask revision {mid} of image {img}", sha)
+                   for mid, img, sha in s.execute(select(MaskRow.id, MaskRow.image_id, MaskRow.confidence_sha256)
+                                                  .where(MaskRow.confidence_sha256.is_not(None)))]
         vrepo = VersionRepo(s)
         for v in vrepo.list():
             shas = vrepo.blob_refs(v.id) | ({v.checkpoint_sha256} if v.checkpoint_sha256 else set())
@@ -156,7 +159,7 @@ def _statuses(ctx: AppContext, report: DoctorReport) -> None:
 
 def check_store(ctx: AppContext, verify_hashes: bool = False) -> DoctorReport:
     """Inspect the store (nothing is written); ``verify_hashes`` re-reads every referenced blob."""
-    report = DoctorReport(integrity=database_problems(ctx.db.path))
+    report = DoctorReport(integrity=database_problems(ctx.db.path) if ctx.db.path else [])
     if any("damaged" in p or "cannot be opened" in p for p in report.integrity):
         return report  # the ORM cannot be trusted on a malformed file
     _missing(ctx, verify_hashes, report)
@@ -182,7 +185,7 @@ def repair_store(ctx: AppContext, grace_s: float = 0.0, verify_hashes: bool = Fa
         report.repaired.append(f"job {job.id} marked interrupted")
     _fail_dead_versions(ctx, report)
     cutoff = time.time() - grace_s
-    with ctx.unit_of_work(write=True) as s:  # under the write lock: no row can start using an orphan meanwhile
+    with ctx.unit_of_work(write=True, exclusive=True) as s:  # no row can start using an orphan meanwhile
         used = referenced_shas(s)
         for sha in report.orphan_blobs:
             path = ctx.blobs.path(sha)

@@ -3,7 +3,8 @@
 They come from CLI options or the environment (``INCSEG_ENCODER``, ``INCSEG_CLIP_MODEL``,
 ``INCSEG_CLIP_PRETRAINED``, ``INCSEG_SAM_CHECKPOINT``, ``INCSEG_SAM_MODEL_TYPE``, ``INCSEG_DEVICE``,
 ``INCSEG_COMPILE``: a ``torch.compile`` backend for training, e.g. "inductor" on a GPU)
-and are saved, resolved, into every version's config JSON.
+and are saved, resolved, into every version's config JSON. ``--clip-model`` and ``--clip-pretrained``
+reach both the segmentation encoder (``openclip_vit``) and the pseudo-labeller's CLIP scorer.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..domain.config import LabelingConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from ..domain.errors import WeightsUnavailableError
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class MLSettings:
     """Defaults for new base versions (``model``), steps (``train``) and pseudo-labelling (``labeling``).
 
     ``eval_max_side``: validation images are resized so their longer side is at most this (pixels).
+    ``max_fit_images``: the weight-free labeller fits on at most this many tagged images (plus every
+    reviewed one), which bounds its memory (about 0.4 MB of region statistics per image).
     ``feature_cache_*_mb``: bounds of the store's cache of frozen-backbone taps (``services.features``).
     ``cpu_freezes_backbone``: a step that runs on a CPU keeps the pretrained backbone frozen
     (``encoder_lr_mult`` 0, the CPU recipe of docs/benchmarks.md); on a GPU ``train`` applies as is.
@@ -27,7 +31,7 @@ class MLSettings:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=8, crop_size=256))
     labeling: LabelingConfig = field(default_factory=LabelingConfig)
     eval_max_side: int = 512
-    localizer_epochs: int = 30
+    max_fit_images: int = 1000  # tagged images the weight-free labeller fits on (seeded random sample)
     feature_cache_memory_mb: int = 1024
     feature_cache_disk_mb: int = 8192
     cpu_freezes_backbone: bool = True  # on a CPU, steps train neck + decoder from cached backbone taps
@@ -47,6 +51,7 @@ class MLSettings:
             model = replace(model, clip_model=clip_model)
             labeling = replace(labeling, clip_model=clip_model)
         if clip_pretrained := pick("clip_pretrained", "INCSEG_CLIP_PRETRAINED"):
+            model = replace(model, clip_pretrained=clip_pretrained)
             labeling = replace(labeling, clip_pretrained=clip_pretrained)
         if sam := pick("sam_checkpoint", "INCSEG_SAM_CHECKPOINT"):
             labeling = replace(labeling, sam_checkpoint=sam)
@@ -59,6 +64,28 @@ class MLSettings:
         return replace(base, model=model, labeling=labeling, train=train)
 
 
+def check_encoder_weights(cfg: ModelConfig) -> None:
+    """Refuse a new model whose configured encoder weights cannot load, before any work starts.
+
+    Reads only the config and the file system (the load itself, in ``models.build``, raises the same
+    error for a file that exists but is not a valid checkpoint).
+
+    Raises:
+        WeightsUnavailableError: ``openclip_vit`` without ``clip_pretrained``, or a weights path that is not a file.
+    """
+    if cfg.encoder != "openclip_vit" or not cfg.pretrained:
+        return
+    source = cfg.clip_pretrained
+    if not source:
+        raise WeightsUnavailableError(
+            f"the openclip_vit encoder ({cfg.clip_model}) is configured without weights: set --clip-pretrained "
+            "(or $INCSEG_CLIP_PRETRAINED) to an open_clip weights file, or use the efficientnet_lite0 encoder")
+    looks_like_path = os.sep in source or "/" in source or os.path.splitext(source)[1] != ""
+    if looks_like_path and not os.path.isfile(source):
+        raise WeightsUnavailableError(f"the openclip_vit encoder's weights file {source} does not exist; fix "
+                                      "--clip-pretrained (or $INCSEG_CLIP_PRETRAINED)")
+
+
 TINY_MODEL = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder_heads=4, decoder_layers=1)
 
 
@@ -66,4 +93,4 @@ def tiny_settings() -> MLSettings:
     """Settings for tests and the CI browser run: the tiny random encoder (trained, since a frozen random
     backbone carries little signal) and short schedules."""
     return MLSettings(model=TINY_MODEL, train=TrainConfig(epochs=2, batch_size=2, crop_size=64, lr=5e-3),
-                      eval_max_side=96, localizer_epochs=3, cpu_freezes_backbone=False)
+                      eval_max_side=96, max_fit_images=200, cpu_freezes_backbone=False)

@@ -41,7 +41,11 @@ class Entry:
 
 class StoreDataset:
     """Indexable dataset of store entries: dict(image H×W×3 uint8, mask H×W uint8 class ids, tags,
-    weak, confidence None, image_id, image_key = the image blob's hash)."""
+    weak, confidence, image_id, image_key = the image blob's hash).
+
+    ``confidence`` is the stored H×W float32 map in [0, 1] (the probability that each pixel's label is
+    right) for a pseudo-mask still waiting for review, which FMWISS's losses weight pixels by; None
+    (= 1 everywhere) for ground truth, corrected masks and pseudo-masks a reviewer accepted."""
 
     def __init__(self, ctx: AppContext, entries: list[Entry]) -> None:
         self.ctx = ctx
@@ -57,7 +61,12 @@ class StoreDataset:
                            limits.max_file_bytes, limits.max_pixels)
         mask = decode_mask(self.ctx.blobs.get_bytes(e.mask.sha256), f"mask {e.mask.id}",
                            limits.max_file_bytes, limits.max_pixels)
-        return {"image": image, "mask": mask, "tags": e.tag_ids, "weak": e.weak, "confidence": None,
+        confidence = None
+        if e.mask.status == ReviewStatus.TO_REVIEW and e.mask.confidence_sha256:
+            data = self.ctx.blobs.get_bytes(e.mask.confidence_sha256)
+            confidence = decode_mask(data, f"confidence of mask {e.mask.id}", limits.max_file_bytes,
+                                     limits.max_pixels).astype(np.float32) / 255.0
+        return {"image": image, "mask": mask, "tags": e.tag_ids, "weak": e.weak, "confidence": confidence,
                 "image_id": e.image.id, "image_key": e.image.sha256}
 
 

@@ -32,7 +32,10 @@ from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
 from .features import feature_cache
 from .images import list_images
-from .runner import JobControl, JobRunner
+from ..storage.db import retry_busy
+from .jobs import STATUS_RETRY_S
+from .ml_settings import check_encoder_weights
+from .runner import JobControl, Launcher
 from .store_data import Entry, StoreDataset, labelled_entries
 
 log = logging.getLogger(__name__)
@@ -190,6 +193,8 @@ def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
     if plan.n_train_images == 0:
         raise ValidationError("no training images with masks for the new classes: run pseudo-labelling or "
                               "import masks first")
+    if plan.parent_version_id is None:  # a new root model loads the configured encoder weights
+        check_encoder_weights(ctx.ml.model)
     return plan
 
 
@@ -211,11 +216,22 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
     try:
         return _run(ctx, version, plan, method, method_cfg, train_cfg, model_cfg, parent_ckpt, control, config)
     except CancelledError:
-        versions.mark_failed(ctx, version.id, VersionStatus.CANCELLED)
+        _end_version(ctx, version.id, VersionStatus.CANCELLED)
         raise
     except BaseException:
-        versions.mark_failed(ctx, version.id, VersionStatus.FAILED)
+        _end_version(ctx, version.id, VersionStatus.FAILED)
         raise
+
+
+def _end_version(ctx: AppContext, version_id: int, status: VersionStatus) -> None:
+    """Mark a version that will not become ready, retrying while the store is busy; a failure here is
+    logged, never raised over the error that ended the step (a job's fail/cancel write, which ends
+    its TRAINING version in the same transaction, and start-up recovery are the second line)."""
+    try:
+        retry_busy(lambda: versions.mark_failed(ctx, version_id, status), STATUS_RETRY_S,
+                   f"mark version {version_id} {status.value}")
+    except Exception:
+        log.exception("version %d could not be marked %s", version_id, status.value)
 
 
 def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method, method_cfg: MethodConfig,
@@ -253,15 +269,17 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
     if control is not None:
         control.progress(0.92, "evaluating on the validation images")
     evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None)
-    ready = versions.mark_ready(ctx, version.id, sha, result.seconds, checkpoint_blobs(ctx.blobs, sha) | blob_shas)
-    versions.activate(ctx, ready.id)
+    ready = retry_busy(lambda: versions.mark_ready(ctx, version.id, sha, result.seconds,
+                                                   checkpoint_blobs(ctx.blobs, sha) | blob_shas, activate=True),
+                       STATUS_RETRY_S, f"mark version {version.id} ready")  # ready + active: one transaction
     shutil.rmtree(resume_dir, ignore_errors=True)
     log.info("version %d %s ready in %.1f s", ready.id, ready.name, result.seconds)
     return ready
 
 
-def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) -> Job:
-    """Validate the request now (clear errors in the request thread), then train in a background job.
+def start_training(ctx: AppContext, runner: Launcher, request: TrainRequest) -> Job:
+    """Validate the request now (clear errors in the request thread), then train in a background job
+    (a thread of this process with ``JobRunner``, a child process with ``ProcessJobRunner``).
 
     Only one training job runs per store at a time (``exclusive``) unless the store's settings allow
     parallel training (``StoreSettings.parallel_training`` / ``INCSEG_PARALLEL_TRAINING``).
@@ -269,6 +287,4 @@ def start_training(ctx: AppContext, runner: JobRunner, request: TrainRequest) ->
     _checked_plan(ctx, request)
     _method_config(request)
     _train_config(ctx, request)
-    params = asdict(request)
-    return runner.submit(JobKind.TRAIN, lambda control: {"version_id": train_step(ctx, request, control).id},
-                         params, exclusive=not ctx.settings.parallel_training)
+    return runner.launch(JobKind.TRAIN, asdict(request), exclusive=not ctx.settings.parallel_training)

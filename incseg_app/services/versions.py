@@ -69,10 +69,12 @@ def create_version(ctx: AppContext, name: str, class_ids: Sequence[int], method:
 
 
 def mark_ready(ctx: AppContext, version_id: int, checkpoint_sha256: str, train_seconds: float | None = None,
-               blob_shas: Iterable[str] = ()) -> ModelVersion:
+               blob_shas: Iterable[str] = (), activate: bool = False) -> ModelVersion:
     """Finish a TRAINING version: its checkpoint manifest blob and every blob it uses must exist.
 
-    Classes first learned by this version get ``introduced_version_id`` set.
+    Classes first learned by this version get ``introduced_version_id`` set. With ``activate`` the
+    version also becomes the active one in the same transaction, so no crash can leave a finished
+    step ready but inactive.
     """
     shas = {checkpoint_sha256, *blob_shas}
     missing = sorted(sha for sha in shas if not ctx.blobs.exists(sha))
@@ -80,10 +82,14 @@ def mark_ready(ctx: AppContext, version_id: int, checkpoint_sha256: str, train_s
         raise ValidationError(f"version {version_id}: checkpoint blob(s) missing from the store: {missing[:3]}")
     with ctx.unit_of_work(write=True) as s:
         repo = VersionRepo(s)
-        version = _require(repo, version_id)
+        version = repo.lock(version_id)
+        if version is None:
+            raise NotFoundError(f"no model version with id {version_id}")
         if version.status != VersionStatus.TRAINING:
             raise ConflictError(f"version {version_id} is already {version.status.value}")
         repo.set_blob_refs(version_id, shas)
+        if activate:
+            SettingsRepo(s).set(ACTIVE_KEY, str(version_id))
         classes = ClassRepo(s)
         for class_id in version.class_ids[1:]:
             cls = classes.get(class_id)
@@ -100,7 +106,7 @@ def mark_failed(ctx: AppContext, version_id: int, status: VersionStatus = Versio
         raise ValidationError(f"mark_failed takes failed or cancelled, not {status.value}")
     with ctx.unit_of_work(write=True) as s:
         repo = VersionRepo(s)
-        version = _require(repo, version_id)
+        version = repo.lock(version_id) or _require(repo, version_id)
         if version.status == VersionStatus.READY:
             raise ConflictError(f"version {version_id} is ready; it cannot be marked {status.value}")
         return repo.update(version_id, status=status, finished_at=utcnow())
@@ -109,7 +115,7 @@ def mark_failed(ctx: AppContext, version_id: int, status: VersionStatus = Versio
 def activate(ctx: AppContext, version_id: int) -> ModelVersion:
     """Make a READY version the active one (roll back or switch branch)."""
     with ctx.unit_of_work(write=True) as s:
-        version = _require(VersionRepo(s), version_id)
+        version = VersionRepo(s).lock(version_id) or _require(VersionRepo(s), version_id)
         if version.status != VersionStatus.READY:
             raise ConflictError(f"version {version_id} ({version.name}) is {version.status.value}; "
                                 "only a ready version can be activated")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -60,7 +60,7 @@ class ImageRow(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     split: Mapped[str] = mapped_column(String(8), index=True)
-    original_name: Mapped[str] = mapped_column(String(512))
+    original_name: Mapped[str] = mapped_column(Text)  # free text: PostgreSQL enforces VARCHAR lengths
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -79,9 +79,10 @@ class MaskRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("masks.id"), nullable=True)
-    author: Mapped[str] = mapped_column(String(128), default="")
+    author: Mapped[str] = mapped_column(Text, default="")
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
-    source: Mapped[str] = mapped_column(String(128), default="")
+    confidence_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # per-pixel map blob
+    source: Mapped[str] = mapped_column(Text, default="")  # e.g. which labeller and refiner made it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -98,7 +99,7 @@ class ModelVersionRow(Base):
     __tablename__ = "model_versions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"), nullable=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(Text)  # "+class+class (method)" grows with the classes learned
     class_ids: Mapped[list[int]] = mapped_column(JSON)  # channel order, 0 = background first
     method: Mapped[str] = mapped_column(String(64))
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -127,7 +128,7 @@ class ClassMetricRow(Base):
     class_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0 = background, no FK on purpose
     iou: Mapped[float | None] = mapped_column(Float, nullable=True)
     forgetting: Mapped[float | None] = mapped_column(Float, nullable=True)
-    gt_pixels: Mapped[int] = mapped_column(Integer, default=0)
+    gt_pixels: Mapped[int] = mapped_column(BigInteger, default=0)  # summed over the val set: can pass 2**31
 
 
 class JobRow(Base):

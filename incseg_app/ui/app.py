@@ -11,7 +11,8 @@ from typing import Any
 import gradio as gr
 
 from ..services import AppContext
-from ..services.runner import JobRunner
+from ..services.job_process import ProcessJobRunner
+from ..services.runner import Launcher
 from . import (classes_tab, images_tab, overview_tab, predict_tab, review_tab, train_tab,
                versions_tab)
 
@@ -42,9 +43,10 @@ SHORTCUTS_JS = """
 LAUNCH: dict[str, Any] = {"theme": THEME, "css": CSS, "js": SHORTCUTS_JS}
 
 
-def build_app(ctx: AppContext, runner: JobRunner | None = None) -> gr.Blocks:
-    """The app's Blocks for the store in ``ctx``; jobs run on ``runner`` (one is made if None)."""
-    runner = runner or JobRunner(ctx)
+def build_app(ctx: AppContext, runner: Launcher | None = None) -> gr.Blocks:
+    """The app's Blocks for the store in ``ctx``; jobs run on ``runner`` (default: each in a child
+    process, so a crash or an out-of-memory kill in a job never takes the server down)."""
+    runner = runner or ProcessJobRunner(ctx)
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"## {TITLE}")
         with gr.Tabs():

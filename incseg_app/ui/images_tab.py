@@ -1,10 +1,13 @@
 """The "Images" tab: upload many images (or zips) with tags for the batch, train/val split, a
-filterable gallery, per-image tag/split editing, and import of a VOC-style dataset with masks."""
+filterable gallery, per-image tag/split editing, import of a dataset with masks (VOC-style or COCO
+JSON) and export of the accepted masks with their images as a VOC or COCO zip."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
+
+import tempfile
 
 import gradio as gr
 
@@ -12,6 +15,7 @@ from ..domain.enums import ReviewStatus, Split
 from ..services import AppContext, ui_support
 from ..services import classes as class_svc
 from ..services import datasets as dataset_svc
+from ..services import export as export_svc
 from ..services import images as image_svc
 from .common import TabParts, esc, gr_progress, guarded, ok
 
@@ -95,6 +99,14 @@ def import_dataset(ctx: AppContext, folder: str, zip_file: str | None, split: st
               f"{created}. Ground-truth masks count as accepted: go to **Train**.")
 
 
+@guarded(1)
+def export_dataset(ctx: AppContext, fmt: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    """Zip the accepted masks and their images in ``fmt`` ("voc" or "coco") for download."""
+    work = tempfile.mkdtemp(prefix="incseg-export-")
+    path = export_svc.export_archive(ctx, work, fmt or "voc", progress=gr_progress(progress))
+    return ok(f"Exported the accepted masks as **{esc(fmt.upper())}**: download the zip below."), str(path)
+
+
 def build_tab(ctx: AppContext) -> TabParts:
     """Widgets and handlers of the Images tab."""
     with gr.Tab("Images", id="images") as tab:
@@ -123,13 +135,19 @@ def build_tab(ctx: AppContext) -> TabParts:
             edit_tags = gr.Dropdown(label="Tags", multiselect=True, choices=[])
             edit_split = gr.Radio([s.value for s in Split], label="Split")
             save_btn = gr.Button("Save image", size="sm")
-        with gr.Accordion("Import a dataset with masks (VOC-style)", open=False):
+        with gr.Accordion("Import a dataset with masks (VOC-style or COCO)", open=False):
             gr.Markdown("A folder with `JPEGImages/` + `SegmentationClass/`, or `images/` + `labels/` (+ "
-                        "`classes.json`), or `train/` and `val/` of those; upload it as a zip or type its path.")
+                        "`classes.json`), or `train/` and `val/` of those, or COCO instance / panoptic JSON with "
+                        "its images (CVAT, Label Studio, Roboflow exports); upload it as a zip or type its path.")
             ds_zip = gr.File(label="Dataset zip", file_types=[".zip"])
             ds_path = gr.Textbox(label="…or dataset folder path on the server")
             ds_split = gr.Dropdown(label="Split", choices=DATASET_SPLITS, value="")
             ds_btn = gr.Button("Import dataset")
+        with gr.Accordion("Export the accepted masks (zip)", open=False):
+            ex_format = gr.Radio([("VOC palette PNGs", "voc"), ("COCO JSON (RLE)", "coco")], value="voc",
+                                 label="Format", elem_id="export-format")
+            ex_btn = gr.Button("Export", elem_id="export-run")
+            ex_file = gr.File(label="Dataset zip", interactive=False, elem_id="export-file")
     filters = [f_tag, f_split, f_status]
     listing = [gallery, ids, count]
     upload_btn.click(partial(upload, ctx), [files, tags, split], [status, *listing])
@@ -142,4 +160,5 @@ def build_tab(ctx: AppContext) -> TabParts:
     gallery.select(on_select, [ids], [picked, edit_tags, edit_split, picked_info])
     save_btn.click(partial(save_image, ctx), [picked, edit_tags, edit_split, *filters], [status, *listing])
     ds_btn.click(partial(import_dataset, ctx), [ds_path, ds_zip, ds_split], [status])
+    ex_btn.click(partial(export_dataset, ctx), [ex_format], [status, ex_file])
     return TabParts(tab, partial(refresh, ctx), [tags, f_tag, edit_tags, *listing])

@@ -17,7 +17,7 @@ from ..services import classes as class_svc
 from ..services import images as image_svc
 from ..services import jobs as job_svc
 from ..services import masks as mask_svc
-from ..services.runner import JobRunner
+from ..services.runner import Launcher
 from . import render
 from .common import TabParts, class_choices, class_legend, esc, guarded, ok, progress_html
 
@@ -129,7 +129,7 @@ def undo(ctx: AppContext, current: dict | None, points: list, class_id: int | No
 
 
 @guarded(3)
-def start_labeling(ctx: AppContext, runner: JobRunner, redo_rejected: bool) -> tuple[Any, ...]:
+def start_labeling(ctx: AppContext, runner: Launcher, redo_rejected: bool) -> tuple[Any, ...]:
     job = labeling.start_pseudo_labeling(ctx, runner, redo_rejected)
     return ok(f"Pseudo-labelling started (job {job.id})."), job.id, progress_html(job), gr.Timer(active=True)
 
@@ -161,7 +161,7 @@ def refresh(ctx: AppContext) -> tuple[Any, ...]:
                                                                       value=choices[0][1] if choices else None))
 
 
-def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
+def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
     """Widgets and handlers of the review tab."""
     with gr.Tab("Pseudo-label & review", id="review") as tab:
         gr.Markdown(NEXT)

@@ -15,6 +15,7 @@ from ..domain.errors import ValidationError
 from ..domain.errors import IncsegError
 from ..services import AppContext, open_store
 from ..services.access import resolve_credentials
+from ..services.job_process import ProcessJobRunner
 from ..services.jobs import interrupt_stale_jobs
 from .app import LAUNCH, build_app
 
@@ -60,7 +61,7 @@ def serve_app(ctx: AppContext, host: str | None = None, port: int | None = None,
     host, port_num, creds = resolve_launch(host, port, auth, auth_file)
     for job in interrupt_stale_jobs(ctx):
         log.warning("job %d (%s) was interrupted by a previous shutdown", job.id, job.kind.value)
-    demo = build_app(ctx)
+    demo = build_app(ctx, ProcessJobRunner(ctx))  # jobs run in child processes: a crash there spares the server
     demo.launch(server_name=host, server_port=port_num, auth=creds, share=False, blocked_paths=[str(ctx.root)],
                 max_file_size=ctx.settings.max_file_bytes, **LAUNCH)
 
@@ -73,11 +74,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=None, help=f"port (default $INCSEG_PORT or {DEFAULT_PORT})")
     parser.add_argument("--auth", default=None, help="user:pass login (default $INCSEG_AUTH)")
     parser.add_argument("--auth-file", default=None, help="file of user:pass lines (default $INCSEG_AUTH_FILE)")
+    parser.add_argument("--database-url", default=None,
+                        help="database (default $INCSEG_DATABASE_URL, else incseg.db in the store folder)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio polls itself at start-up
     try:
-        serve_app(open_store(args.storage), host=args.host, port=args.port, auth=args.auth, auth_file=args.auth_file)
+        serve_app(open_store(args.storage, database_url=args.database_url), host=args.host, port=args.port, auth=args.auth, auth_file=args.auth_file)
     except IncsegError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

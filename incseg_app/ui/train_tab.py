@@ -14,7 +14,7 @@ from ..domain.enums import JobKind, JobStatus
 from ..services import AppContext, training, ui_support
 from ..services import classes as class_svc
 from ..services import jobs as job_svc
-from ..services.runner import JobRunner
+from ..services.runner import Launcher
 from .common import TabParts, class_choices, esc, guarded, ok, progress_html
 
 NEXT = ("**How:** pick a method (the plan below says what it will learn from which masks), press *Start "
@@ -60,7 +60,7 @@ def request_of(method: str, new_ids: list[int], parts_off: list[str], epochs: fl
 
 
 @guarded(4)
-def start(ctx: AppContext, runner: JobRunner, *values: Any) -> tuple[Any, ...]:
+def start(ctx: AppContext, runner: Launcher, *values: Any) -> tuple[Any, ...]:
     job = training.start_training(ctx, runner, request_of(*values))
     return (ok(f"Training started (job {job.id}); the loss appears below."), job.id, progress_html(job),
             gr.Timer(active=True), [])
@@ -103,7 +103,7 @@ def refresh(ctx: AppContext) -> tuple[Any, ...]:
             progress_html(job), gr.Timer(active=running))
 
 
-def build_tab(ctx: AppContext, runner: JobRunner) -> TabParts:
+def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
     """Widgets and handlers of the Train tab."""
     methods = training.list_methods()
     defaults = ctx.ml.train

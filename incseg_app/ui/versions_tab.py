@@ -1,16 +1,18 @@
 """The "Versions" tab: the version tree (active marked), a version's per-class IoU and forgetting
 report with the class × version heatmap and a warning on forgotten classes, roll back (activate)
-with a confirmation step, and two versions side by side."""
+with a confirmation step, two versions side by side, and the model bundle (ONNX + weights + classes +
+a stand-alone predict.py) as a zip download."""
 from __future__ import annotations
 
+import tempfile
 from functools import partial
 from typing import Any
 
 import gradio as gr
 
-from ..services import AppContext, reports, ui_support
+from ..services import AppContext, bundle, reports, ui_support
 from ..services import versions as version_svc
-from .common import TabParts, esc, guarded, ok
+from .common import TabParts, esc, gr_progress, guarded, ok
 
 REPORT_HEADERS = ["class", "IoU %", "best before %", "forgetting (points)", "forgot?"]
 COMPARE_HEADERS = ["class", "IoU % (A)", "IoU % (B)", "B − A (points)"]
@@ -79,6 +81,17 @@ def confirm_activate(ctx: AppContext, version_id: int) -> tuple[Any, ...]:
             tree_markdown(ctx), gr.skip())
 
 
+@guarded(1)
+def download_bundle(ctx: AppContext, version_id: int | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    """Export the picked version as a bundle zip (ONNX checked against PyTorch) for download."""
+    if version_id is None:
+        return "Pick a version first.", gr.skip()
+    path = bundle.bundle_archive(ctx, int(version_id), tempfile.mkdtemp(prefix="incseg-bundle-"),
+                                 progress=gr_progress(progress))
+    return ok(f"Bundle of v{int(version_id)} ready: unzip it and run `python predict.py IMAGES --out MASKS` "
+              "(needs only onnxruntime, numpy and pillow)."), str(path)
+
+
 def compare(ctx: AppContext, a_id: int | None, b_id: int | None) -> list[list[str]]:
     """Rows (class, IoU A, IoU B, difference) of two versions."""
     if a_id is None or b_id is None:
@@ -107,6 +120,9 @@ def build_tab(ctx: AppContext) -> TabParts:
         with gr.Row(visible=False) as confirm_row:
             confirm_btn = gr.Button("Yes, activate it", variant="stop", elem_id="version-confirm")
             abort_btn = gr.Button("No, keep the current one")
+        with gr.Row():
+            bundle_btn = gr.Button("Download this version as a model bundle (ONNX)", elem_id="version-bundle")
+            bundle_file = gr.File(label="Model bundle (zip)", interactive=False, elem_id="version-bundle-file")
         gr.Markdown("#### Compare two versions")
         with gr.Row():
             a_pick, b_pick = gr.Dropdown(label="A", choices=[]), gr.Dropdown(label="B", choices=[])
@@ -117,6 +133,7 @@ def build_tab(ctx: AppContext) -> TabParts:
     activate_btn.click(partial(ask_activate, ctx), [pick], [status, confirm_row])
     confirm_btn.click(partial(confirm_activate, ctx), [pick], [status, confirm_row, tree, pick])
     abort_btn.click(lambda: ("Nothing changed.", gr.update(visible=False)), None, [status, confirm_row])
+    bundle_btn.click(partial(download_bundle, ctx), [pick], [status, bundle_file])
     for p in (a_pick, b_pick):
         p.change(partial(compare, ctx), [a_pick, b_pick], [compared])
     return TabParts(tab, partial(refresh, ctx), [tree, pick, a_pick, b_pick])

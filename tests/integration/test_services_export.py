@@ -12,7 +12,7 @@ from incseg_app.services.imageio import hex_to_rgb
 from store_helpers import image_bytes, store  # noqa: F401
 
 
-def test_export_palette_pngs_and_round_trip(store, tmp_path):
+def test_export_palette_pngs_and_round_trip(store, tmp_path, new_database):
     car = classes.create_class(store, "car", "#ff0000")
     tree = classes.create_class(store, "tree")
     a, b, c = images.import_uploads(store, [("dir/a.png", image_bytes(8, 6, 1)), ("b.png", image_bytes(8, 6, 2)),
@@ -41,7 +41,7 @@ def test_export_palette_pngs_and_round_trip(store, tmp_path):
                                    statuses=(ReviewStatus.ACCEPTED, ReviewStatus.TO_REVIEW))
     assert val_only.masks == 1
 
-    other: AppContext = open_store(tmp_path / "other")
+    other: AppContext = open_store(tmp_path / "other", database_url=new_database())
     r = datasets.import_dataset(other, out)
     assert (r.images, r.masks) == (2, 2)
     back = masks.read_mask(other, masks.labelled_masks(other)[0].id)

@@ -56,7 +56,7 @@ def _wait_ended(runner: JobRunner, job_id: int) -> None:
     assert runner.wait(job_id, timeout=120).status in (JobStatus.CANCELLED, JobStatus.DONE)
 
 
-def test_one_training_job_per_store_unless_configured(tiny_store, tmp_path):
+def test_one_training_job_per_store_unless_configured(tiny_store, tmp_path, new_database):
     add_shapes_project(tiny_store, (0,), n_train=2, n_val=0)
     runner = JobRunner(tiny_store, heartbeat_s=0.2, min_interval_s=0.0)
     first = start_training(tiny_store, runner, TrainRequest(method="finetune", epochs=500))
@@ -66,7 +66,8 @@ def test_one_training_job_per_store_unless_configured(tiny_store, tmp_path):
     finally:
         _wait_ended(runner, first.id)
 
-    parallel = open_store(tmp_path / "p", StoreSettings(parallel_training=True), tiny_settings())
+    parallel = open_store(tmp_path / "p", StoreSettings(parallel_training=True), tiny_settings(),
+                          database_url=new_database())
     try:
         add_shapes_project(parallel, (0,), n_train=2, n_val=0)
         runner = JobRunner(parallel, heartbeat_s=0.2, min_interval_s=0.0)

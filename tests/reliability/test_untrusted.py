@@ -54,14 +54,14 @@ def test_pickle_bomb_as_sam_checkpoint_is_refused_unexecuted(tmp_path):
 
 
 def test_pickle_bomb_as_clip_weights_is_refused_unexecuted(tmp_path, tiny_openclip):
-    from incseg_app.labeling.labeler import build_class_map_source
+    from incseg_app.labeling.labeler import build_labeler
     from incseg_app.models.encoders.openclip_vit import create_clip_model
 
     name, _ = tiny_openclip
     marker = tmp_path / "pwned"
     bomb = _pickle_bomb(tmp_path / "clip.pth", marker)
     with pytest.raises(WeightsUnavailableError, match="could not be loaded"):
-        build_class_map_source(LabelingConfig(clip_model=name, clip_pretrained=str(bomb)))
+        build_labeler(LabelingConfig(clip_model=name, clip_pretrained=str(bomb)))
     with pytest.raises(WeightsUnavailableError, match="cannot be loaded"):
         create_clip_model(name, str(bomb))
     assert not marker.exists()

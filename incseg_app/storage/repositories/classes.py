@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...domain.records import ClassDef
+from ..db import lock_table
 from ..orm import ClassRow, ImageTagRow, MaskClassRow
 from .masks import head_ids_subquery
 
@@ -36,6 +37,9 @@ class ClassRepo:
         return [to_class(r) for r in self.s.scalars(q)]
 
     def next_id(self) -> int:
+        """The id a new class gets; on PostgreSQL other writers of classes wait until this transaction
+        ends, so two concurrent creations cannot pick the same id."""
+        lock_table(self.s, ClassRow.__tablename__)
         return int(self.s.scalar(select(func.max(ClassRow.id))) or 0) + 1
 
     def color_owner(self, color: str) -> ClassDef | None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.enums import ReviewStatus, Split
 from ...domain.records import ImageRecord
+from ..db import lock_row
 from ..orm import ClassRow, ImageRow, ImageTagRow, MaskRow
 from .masks import head_ids_subquery
 
@@ -33,6 +34,11 @@ class ImageRepo:
     def get(self, image_id: int) -> ImageRecord | None:
         row = self.s.get(ImageRow, image_id)
         return None if row is None else self._records([row])[0]
+
+    def lock(self, image_id: int) -> bool:
+        """Lock the image's row until the transaction ends (PostgreSQL ``FOR UPDATE``), so writers of
+        its mask revisions go one after another; False when there is no such image."""
+        return lock_row(self.s, ImageRow, image_id) is not None
 
     def get_by_sha(self, sha256: str) -> ImageRecord | None:
         row = self.s.scalar(select(ImageRow).where(ImageRow.sha256 == sha256))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.enums import JobKind, JobStatus
 from ...domain.records import Job
+from ..db import lock_row
 from ..orm import JobRow, SettingRow
 
 
@@ -23,8 +24,9 @@ class JobRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
 
-    def get(self, job_id: int) -> Job | None:
-        row = self.s.get(JobRow, job_id)
+    def get(self, job_id: int, for_update: bool = False) -> Job | None:
+        """The job; ``for_update`` locks its row until the transaction ends (PostgreSQL ``FOR UPDATE``)."""
+        row = lock_row(self.s, JobRow, job_id) if for_update else self.s.get(JobRow, job_id)
         return None if row is None else to_job(row)
 
     def add(self, kind: JobKind, params: dict[str, Any]) -> Job:

@@ -20,7 +20,7 @@ def to_mask(row: MaskRow) -> MaskRevision:
     return MaskRevision(id=row.id, image_id=row.image_id, kind=MaskKind(row.kind),
                         status=ReviewStatus(row.status), sha256=row.sha256, parent_id=row.parent_id,
                         author=row.author, confidence=row.confidence, source=row.source,
-                        created_at=row.created_at)
+                        created_at=row.created_at, confidence_sha256=row.confidence_sha256)
 
 
 class MaskRepo:
@@ -50,10 +50,11 @@ class MaskRepo:
 
     def add(self, image_id: int, kind: MaskKind, status: ReviewStatus, sha256: str, parent_id: int | None,
             class_pixels: dict[int, int], author: str = "", confidence: float | None = None,
-            source: str = "") -> MaskRevision:
+            source: str = "", confidence_sha256: str | None = None) -> MaskRevision:
         """Insert a revision and its per-class pixel counts (``class_pixels``: class id -> pixels)."""
         row = MaskRow(image_id=image_id, kind=kind.value, status=status.value, sha256=sha256,
-                      parent_id=parent_id, author=author, confidence=confidence, source=source)
+                      parent_id=parent_id, author=author, confidence=confidence, source=source,
+                      confidence_sha256=confidence_sha256)
         self.s.add(row)
         self.s.flush()
         self.s.add_all(MaskClassRow(mask_id=row.id, class_id=c, pixels=int(n)) for c, n in class_pixels.items())
@@ -94,4 +95,6 @@ class MaskRepo:
         return [to_mask(r) for r in self.s.scalars(q)]
 
     def all_shas(self) -> set[str]:
-        return set(self.s.scalars(select(MaskRow.sha256)))
+        """Every blob a mask revision points at (label maps and per-pixel confidence maps)."""
+        maps = set(self.s.scalars(select(MaskRow.confidence_sha256).where(MaskRow.confidence_sha256.is_not(None))))
+        return set(self.s.scalars(select(MaskRow.sha256))) | maps

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.enums import VersionStatus
 from ...domain.records import ClassMetric, ModelVersion
+from ..db import lock_row
 from ..orm import BlobRefRow, ClassMetricRow, ModelVersionRow
 
 
@@ -30,6 +31,18 @@ class VersionRepo:
     def job_id(self, version_id: int) -> int | None:
         row = self.s.get(ModelVersionRow, version_id)
         return None if row is None else row.job_id
+
+    def ids_of_job(self, job_id: int, status: VersionStatus | None = None) -> list[int]:
+        """Ids of the versions a job produced (oldest first), optionally only those in ``status``."""
+        q = select(ModelVersionRow.id).where(ModelVersionRow.job_id == job_id).order_by(ModelVersionRow.id)
+        if status is not None:
+            q = q.where(ModelVersionRow.status == status.value)
+        return list(self.s.scalars(q))
+
+    def lock(self, version_id: int) -> ModelVersion | None:
+        """The version with its row locked until the transaction ends (PostgreSQL ``FOR UPDATE``)."""
+        row = lock_row(self.s, ModelVersionRow, version_id)
+        return None if row is None else to_version(row)
 
     def list(self, status: VersionStatus | None = None) -> list[ModelVersion]:
         q = select(ModelVersionRow).order_by(ModelVersionRow.id)
