@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 
 import torch.nn.functional as F
@@ -84,9 +83,9 @@ class Segmenter(nn.Module):
         ``size`` = (H, W), the input size the taps belong to (a crop of cached taps: the crop's size).
         ``forward(images)`` is exactly ``forward_taps(encoder.backbone(images), images.shape[-2:])``.
         """
-        height, width = (int(n) for n in size)
+        height, width = size[0], size[1]  # ints, or traced sizes under torch.onnx.export: no int()/ceil()
         s = self.stride
-        h, w = math.ceil(height / s), math.ceil(width / s)
+        h, w = (height + s - 1) // s, (width + s - 1) // s
         features = self.encoder.neck(taps)[..., :h, :w]  # the taps cover the padded input (Encoder)
         masks, pixel_emb, class_emb = self.decoder(features)
         # feature i covers pixels [i·s, (i+1)·s): upsample by exactly s, then drop the padding

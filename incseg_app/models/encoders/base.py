@@ -65,9 +65,14 @@ class Encoder(nn.Module):
         return max(self.tap_strides)
 
     def pad_input(self, images: Tensor) -> Tensor:
-        """B×3×H×W -> B×3×(ceil(H/m)·m)×(ceil(W/m)·m), zeros added on the bottom and right."""
+        """B×3×H×W -> B×3×(ceil(H/m)·m)×(ceil(W/m)·m), zeros added on the bottom and right.
+
+        Written with integer operators only, so that ``torch.onnx.export``'s tracer keeps the sizes
+        dynamic (``models.onnx_compat``)."""
         m = self.pad_multiple
-        ph, pw = -images.shape[-2] % m, -images.shape[-1] % m
+        ph, pw = (m - images.shape[-2] % m) % m, (m - images.shape[-1] % m) % m
+        if torch.jit.is_tracing():
+            return F.pad(images, (0, pw, 0, ph))
         return F.pad(images, (0, pw, 0, ph)) if ph or pw else images
 
     def backbone(self, images: Tensor) -> list[Tensor]:
@@ -92,7 +97,8 @@ class Encoder(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         """B×3×H×W in [0, 1] -> fused B×C×ceil(H/stride)×ceil(W/stride)."""
-        h, w = (math.ceil(n / self.stride) for n in images.shape[-2:])
+        s = self.stride
+        h, w = (images.shape[-2] + s - 1) // s, (images.shape[-1] + s - 1) // s
         return self.neck(self.backbone(images))[..., :h, :w]
 
 
