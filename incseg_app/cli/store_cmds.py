@@ -9,6 +9,7 @@ import click
 
 from ..domain.enums import ReviewStatus, Split
 from ..services import classes as class_svc
+from ..services.access import PASSWORD_ON_COMMAND_LINE
 from ..services import datasets as dataset_svc
 from ..services import export as export_svc
 from ..services import images as image_svc
@@ -23,7 +24,8 @@ from .base import (
 @ml_options
 @click.option("--host", default=None, help="Interface to bind (default $INCSEG_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default $INCSEG_PORT or 7860).")
-@click.option("--auth", default=None, help='"user:pass" login (default $INCSEG_AUTH).')
+@click.option("--auth", default=None, help='"user:pass" login (default $INCSEG_AUTH); other users can read it '
+                                           'in ps: prefer --auth-file.')
 @click.option("--auth-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="File of user:pass lines (default $INCSEG_AUTH_FILE).")
 def serve(host: str | None, port: int | None, auth: str | None, auth_file: str | None) -> None:
@@ -35,7 +37,8 @@ def serve(host: str | None, port: int | None, auth: str | None, auth_file: str |
     argv += ["--port", str(port)] if port is not None else []
     argv += ["--auth-file", auth_file] if auth_file else []
     if auth:
-        os.environ["INCSEG_AUTH"] = auth  # through the environment: not visible in the process list
+        click.echo(f"warning: {PASSWORD_ON_COMMAND_LINE}", err=True)
+        os.environ["INCSEG_AUTH"] = auth  # the server gets it through the environment, not its arguments
     database_url = click.get_current_context().find_root().meta.get("incseg.database_url")
     if database_url:
         os.environ["INCSEG_DATABASE_URL"] = database_url  # it may hold a password: not in argv either

@@ -170,3 +170,12 @@ class LabelingConfig:
     sam_model_type: str = "vit_b"  # vit_h | vit_l | vit_b
     superpixels: int = 200  # SLIC segments per image for the fallback refiner
     unsure_below: float = 0.6  # calibrated confidence (P(label right)) under which a pixel becomes 255 (unsure)
+
+
+WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+
+
+def looks_like_file(pretrained: str) -> bool:
+    """True when an open_clip ``pretrained`` value names a file (path separator or weight-file suffix);
+    otherwise it is a tag, which open_clip resolves by downloading."""
+    return "/" in pretrained or "\\" in pretrained or pretrained.lower().endswith(WEIGHT_SUFFIXES)

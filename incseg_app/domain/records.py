@@ -98,3 +98,18 @@ class Job:
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WriteLease:
+    """An import or upload in progress in some process (``owner`` = "host:pid"); ``done`` of ``total``
+    items are committed, in whole batches."""
+
+    id: int
+    kind: str
+    description: str
+    owner: str
+    total: int = 0
+    done: int = 0
+    created_at: datetime | None = None
+    heartbeat_at: datetime | None = None

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..domain.config import looks_like_file
 from ..domain.errors import WeightsUnavailableError
 from .protocols import TaggedClass, check_image
 
@@ -30,12 +31,6 @@ PROMPT_TEMPLATES = (
     "a photo of a large {}.", "there is a {} in the scene.", "a cropped photo of the {}.",
 )
 BACKGROUND_PROMPTS = ("background", "ground", "wall", "sky")
-WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
-
-
-def looks_like_file(pretrained: str) -> bool:
-    """True when ``pretrained`` names a file (path separator or weight-file suffix), not a tag."""
-    return os.sep in pretrained or "/" in pretrained or pretrained.lower().endswith(WEIGHT_SUFFIXES)
 
 
 def describe_pretrained(pretrained: str) -> str:

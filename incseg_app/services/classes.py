@@ -1,7 +1,10 @@
 """Class definitions: create, rename, recolour, set prompts, archive, list with counts.
 
 Class ids are stable (1..254, never reused) because masks store them as pixel values; colours are
-unique because the mask editor maps brush colours back to ids.
+unique because the mask editor maps brush colours back to ids. Names are stored NFKC-normalised and
+compared by ``domain.names.name_key`` (normalised case-fold); names a reader cannot see or tell apart
+(invisible, format or bidi characters, mixed Latin/Greek/Cyrillic) and digit-only names are refused,
+so a digit string always means a class id, in every command.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..domain.errors import DuplicateError, NotFoundError, ValidationError
+from ..domain.names import name_key, name_problem, normalize_name
 from ..domain.records import MAX_CLASS_ID, ClassDef
 from ..storage.repositories import ClassRepo
 from .context import AppContext
@@ -31,15 +35,17 @@ class ClassSummary:
 
 
 def clean_name(name: str) -> str:
-    """Trimmed class name; ValidationError when empty, too long, reserved or with control characters."""
-    cleaned = " ".join((name or "").split())
+    """NFKC-normalised, trimmed class name; ValidationError when empty, too long, reserved, digit-only,
+    or holding characters a reader cannot see or tell apart (see ``domain.names.name_problem``)."""
+    cleaned = normalize_name(name)
     if not cleaned:
         raise ValidationError("a class name cannot be empty")
     if len(cleaned) > MAX_NAME_LEN:
         raise ValidationError(f"class name {cleaned[:20]!r}... is longer than {MAX_NAME_LEN} characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
-        raise ValidationError(f"class name {cleaned!r} contains control characters")
-    if cleaned.casefold() in RESERVED_NAMES:
+    problem = name_problem(cleaned)
+    if problem:
+        raise ValidationError(f"class name {cleaned!r} {problem}")
+    if name_key(cleaned) in RESERVED_NAMES:
         raise ValidationError(f"class name {cleaned!r} is reserved (0 = background, 255 = ignore)")
     return cleaned
 
@@ -105,12 +111,17 @@ def create_class(ctx: AppContext, name: str, color: str | None = None, prompts: 
         return add_class(ClassRepo(s), name, color, prompts)
 
 
-def find_class(repo: ClassRepo, ref: int | str) -> ClassDef:
-    """A class by id or by name (case-insensitive); NotFoundError otherwise."""
+def lookup_class(repo: ClassRepo, ref: int | str) -> ClassDef | None:
+    """A class by id (an int or a digit string: class names are never digit-only) or by name
+    (normalised, case-insensitive); None when there is none."""
     if isinstance(ref, numbers.Integral) or (isinstance(ref, str) and ref.strip().isdigit()):
-        found = repo.get(int(ref))
-    else:
-        found = repo.get_by_name(str(ref))
+        return repo.get(int(ref))
+    return repo.get_by_name(str(ref))
+
+
+def find_class(repo: ClassRepo, ref: int | str) -> ClassDef:
+    """``lookup_class``, NotFoundError when there is no such class."""
+    found = lookup_class(repo, ref)
     if found is None:
         raise NotFoundError(f"no class {ref!r}")
     return found

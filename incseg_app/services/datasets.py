@@ -9,13 +9,12 @@ Layouts (a folder, or a zip holding one):
 ``classes.json``: ``{"classes": [name per dataset id], "background_index": int | null,
 "ignore_index": 255}``. Dataset ids are mapped to store ids by class name (case-insensitive); missing
 classes are created with distinct colours. Labels become ``ground_truth`` revisions (accepted) and the
-classes present in a label become the image's tags. All-or-nothing like image import.
+classes present in a label become the image's tags. Checked, then committed in batches, like image import.
 """
 from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,14 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from ..domain.enums import MaskKind, ReviewStatus, Split
 from ..domain.errors import BadFileError, ConflictError, ValidationError
+from ..domain.names import name_key
 from ..domain.records import BACKGROUND_ID, IGNORE_ID, MAX_CLASS_ID, ClassDef
 from ..storage.repositories import ClassRepo, ImageRepo, MaskRepo
 from .archives import extract_zip
-from .classes import add_class
+from .classes import add_class, clean_name
 from .context import AppContext, BlobGuard
+from .leases import commit_in_batches, hold_lease
+from .tempdirs import DATASET_PREFIX, temp_dir
 from .imageio import (IMAGE_SUFFIXES, ImageInfo, class_pixels, decode_mask, encode_mask,
                       validate_image)
 
@@ -80,20 +83,32 @@ class DatasetItem:
     raster: Callable[[int, int], np.ndarray] | None = None
 
 
+_Checked = tuple[DatasetItem, str, ImageInfo, "str | None", dict[int, int]]  # item, image sha, info, mask sha, pixels
+
+
 def read_spec(path: Path | None) -> DatasetSpec:
-    """Parse ``classes.json``; without a file, VOC's 21 classes with background 0."""
+    """Parse ``classes.json``; without a file, VOC's 21 classes with background 0. BadFileError naming
+    the file for anything that cannot be a label map's legend (e.g. an ``ignore_index`` of 300 or -1)."""
     if path is None:
         return DatasetSpec(VOC_CLASSES, 0)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw["classes"], list):
+            raise TypeError(f"'classes' must be a list of names, got {type(raw['classes']).__name__}")
         names = tuple(None if n is None else str(n) for n in raw["classes"])
-        bg = raw.get("background_index")
-        spec = DatasetSpec(names, None if bg is None else int(bg), int(raw.get("ignore_index", IGNORE_ID)))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        bg, ignore = raw.get("background_index"), raw.get("ignore_index", IGNORE_ID)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadFileError(str(path), f"not a valid classes.json ({exc})") from None
-    if len(names) > 255 or (spec.background_index is not None and not 0 <= spec.background_index < len(names)):
-        raise BadFileError(str(path), "class list too long or background_index out of range")
-    return spec
+    if len(names) > 255:
+        raise BadFileError(str(path), f"{len(names)} classes: a label map holds at most 255 (ids 0..254)")
+    for key, value in (("background_index", bg), ("ignore_index", ignore)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 255):
+            raise BadFileError(str(path), f"{key} must be a label value 0..255, got {value!r}")
+    if bg is not None and bg >= len(names):
+        raise BadFileError(str(path), f"background_index {bg} is not one of the {len(names)} listed classes")
+    if ignore is None or ignore == bg:
+        raise BadFileError(str(path), f"ignore_index must be a label value other than background_index, got {ignore!r}")
+    return DatasetSpec(names, bg, ignore)
 
 
 def _find_pairs(root: Path, split: Split | None) -> tuple[list[DatasetItem], Path | None]:
@@ -143,10 +158,11 @@ def _plan(repo: ClassRepo, spec: DatasetSpec) -> tuple[dict[int, int], list[_New
         existing = repo.get_by_name(name)
         if existing is not None:
             mapping[ds_id] = existing.id
-        elif name.strip().casefold() in seen:
+        elif name_key(name) in seen:
             raise ValidationError(f"the dataset names class {name!r} twice")
         else:
-            seen.add(name.strip().casefold())
+            seen.add(name_key(name))
+            name = clean_name(name)  # refused here, before any file is read
             wanted.append((ds_id, name, _at(spec.store_ids, ds_id), _at(spec.colors, ds_id)))
     claimed = {sid for _, _, sid, _ in wanted if sid is not None and 1 <= sid <= MAX_CLASS_ID
                and repo.get(sid) is None}
@@ -178,8 +194,7 @@ def _lut(spec: DatasetSpec, mapping: dict[int, int]) -> tuple[np.ndarray, np.nda
     return lut, allowed
 
 
-def _check_pair(ctx: AppContext, guard: BlobGuard, pair: DatasetItem, lut: np.ndarray,
-                allowed: np.ndarray) -> tuple[DatasetItem, str, ImageInfo, str | None, dict[int, int]]:
+def _check_pair(ctx: AppContext, guard: BlobGuard, pair: DatasetItem, lut: np.ndarray, allowed: np.ndarray) -> _Checked:
     limits = ctx.settings
     if pair.image.stat().st_size > limits.max_file_bytes:
         raise BadFileError(pair.name, f"the file is over the {limits.max_file_bytes / 2**20:.0f} MiB limit")
@@ -200,8 +215,8 @@ def _check_pair(ctx: AppContext, guard: BlobGuard, pair: DatasetItem, lut: np.nd
         if bad.size:
             raise BadFileError(label_name, f"unknown class id(s) {', '.join(map(str, bad))} (not in the class list)")
         mask = lut[raw]
-        mask_sha, pixels = guard.put(encode_mask(mask)), class_pixels(mask)
-    return pair, guard.put(data), info, mask_sha, pixels
+        mask_sha, pixels = guard.put_later(encode_mask(mask)), class_pixels(mask)
+    return pair, guard.put_later(data), info, mask_sha, pixels
 
 
 def import_dataset(ctx: AppContext, source: Path | str, split: Split | None = None,
@@ -210,9 +225,9 @@ def import_dataset(ctx: AppContext, source: Path | str, split: Split | None = No
     split the folder or file names give."""
     src = Path(source)
     if src.is_file() and zipfile.is_zipfile(src):
-        with tempfile.TemporaryDirectory(prefix="incseg-dataset-") as tmp:
-            extract_zip(src, Path(tmp), ctx.settings.max_file_bytes, ctx.settings.max_zip_entries)
-            root = Path(tmp)
+        with temp_dir(DATASET_PREFIX) as tmp:  # removed on every exit path; doctor finds a killed run's
+            extract_zip(src, tmp, ctx.settings.zip_limits)
+            root = tmp
             entries = [p for p in root.iterdir() if not p.name.startswith(("__MACOSX", "."))]
             if len(entries) == 1 and entries[0].is_dir():
                 root = entries[0]
@@ -248,28 +263,36 @@ def _import_folder(ctx: AppContext, root: Path, split: Split | None,
 
 def import_pairs(ctx: AppContext, root: Path, pairs: list[DatasetItem], spec: DatasetSpec,
                  progress: Callable[[float, str], None] | None) -> DatasetReport:
-    """Check every pair, then create the missing classes and register images and masks in one
-    transaction (all or nothing)."""
+    """Check every pair (nothing is registered if one is bad), then create the missing classes and
+    register images and masks in batches (see ``leases.commit_in_batches``), under a lease."""
     if not pairs:
         raise BadFileError(str(root), "the dataset folder holds no images")
     with ctx.unit_of_work() as s:
         mapping, to_create = _plan(ClassRepo(s), spec)
     lut, allowed = _lut(spec, mapping)
     report = DatasetReport(class_map=dict(mapping))
-    with ctx.blob_guard() as guard:
+    with hold_lease(ctx, "dataset import", f"dataset import of {len(pairs):,} image(s) from {root}",
+                    len(pairs)) as lease, ctx.blob_guard() as guard:
         checked = []
         for i, pair in enumerate(pairs):
             checked.append(_check_pair(ctx, guard, pair, lut, allowed))
             if progress:
-                progress(0.95 * (i + 1) / len(pairs), f"checked {pair.name}")
-        with ctx.unit_of_work(write=True) as s:
-            guard.verify()
-            if _plan(ClassRepo(s), spec) != (mapping, to_create):
-                raise ConflictError("classes changed while the dataset was being imported; run the import again")
-            report.classes_created = [add_class(ClassRepo(s), new.name, new.color, class_id=new.class_id)
-                                      for new in to_create]
-            for item in checked:
-                _register(ImageRepo(s), MaskRepo(s), item, report)
+                progress(0.9 * (i + 1) / len(pairs), f"checked {pair.name}")
+
+        def register(s: Session, batch: list[_Checked]) -> None:
+            if not report.classes_created and to_create:  # the first batch creates the missing classes
+                if _plan(ClassRepo(s), spec) != (mapping, to_create):
+                    raise ConflictError("classes changed while the dataset was being imported; run the import again")
+                report.classes_created = [add_class(ClassRepo(s), new.name, new.color, class_id=new.class_id)
+                                          for new in to_create]
+            _register(ImageRepo(s), MaskRepo(s), batch, report)
+
+        def committed(done: int, total: int) -> None:
+            if progress:
+                progress(0.9 + 0.1 * done / total, f"registered {done:,} of {total:,} image(s)")
+
+        commit_in_batches(ctx, guard, lease, checked, lambda c: c[1], lambda c: (c[1],) + ((c[3],) if c[3] else ()),
+                          register, committed)
     if progress:
         progress(1.0, f"imported {report.images} image(s), {report.masks} mask(s)")
     log.info("dataset %s: %d new images, %d masks, %d classes created", root, report.images, report.masks,
@@ -277,23 +300,26 @@ def import_pairs(ctx: AppContext, root: Path, pairs: list[DatasetItem], spec: Da
     return report
 
 
-def _register(images: ImageRepo, masks: MaskRepo, item: tuple[DatasetItem, str, ImageInfo, str | None, dict[int, int]],
-              report: DatasetReport) -> None:
-    pair, sha, info, mask_sha, pixels = item
-    existing = images.get_by_sha(sha)
-    if existing is None:
-        image_id = images.add(sha, info.width, info.height, pair.split, pair.name, sorted(pixels)).id
-        report.images += 1
-    else:
-        image_id = existing.id
-        images.add_tags(image_id, sorted(pixels))
-        report.duplicates += 1
-    if mask_sha is None:
-        report.unlabelled.append(pair.name)
-        return
-    head = masks.head(image_id)
-    if head is not None and head.sha256 == mask_sha and head.kind == MaskKind.GROUND_TRUTH:
-        return
-    masks.add(image_id, MaskKind.GROUND_TRUTH, ReviewStatus.ACCEPTED, mask_sha, head.id if head else None,
-              pixels, source="ground truth import")
-    report.masks += 1
+def _register(images: ImageRepo, masks: MaskRepo, batch: list[_Checked], report: DatasetReport) -> None:
+    """Insert a batch set-wise: new images with their tags, tags merged into known images, and a
+    ground-truth revision wherever the image's newest revision is not already this label."""
+    existing = images.ids_by_sha(sha for _, sha, _, _, _ in batch)
+    fresh = [item for item in batch if item[1] not in existing]
+    added = images.add_many([(sha, info.width, info.height, pair.split, pair.name) for pair, sha, info, _, _ in fresh],
+                            {n: sorted(item[4]) for n, item in enumerate(fresh)})
+    ids = {**existing, **{r.sha256: r.id for r in added}}
+    images.merge_tags({existing[sha]: sorted(pixels) for _, sha, _, _, pixels in batch if sha in existing})
+    report.images += len(added)
+    report.duplicates += len(batch) - len(added)
+    report.unlabelled += [pair.name for pair, _, _, mask_sha, _ in batch if mask_sha is None]
+    heads = masks.heads(ids[sha] for _, sha, _, mask_sha, _ in batch if mask_sha is not None)
+    new_masks = []
+    for _, sha, _, mask_sha, pixels in batch:
+        if mask_sha is None:
+            continue
+        head = heads.get(ids[sha])
+        if head is None or head.sha256 != mask_sha or head.kind != MaskKind.GROUND_TRUTH:
+            new_masks.append((ids[sha], MaskKind.GROUND_TRUTH, ReviewStatus.ACCEPTED, mask_sha,
+                              head.id if head else None, pixels))
+    masks.add_many(new_masks, source="ground truth import")
+    report.masks += len(new_masks)

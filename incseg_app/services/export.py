@@ -18,11 +18,10 @@ from pathlib import Path, PurePosixPath
 from ..domain.enums import ReviewStatus, Split
 from ..domain.errors import ValidationError
 from ..domain.records import IGNORE_ID
+from ..storage.repositories import ImageRepo
 from .classes import list_classes
 from .context import AppContext
-from .images import get_image
 from .imageio import decode_mask, encode_palette_png, hex_to_rgb
-from .masks import labelled_masks
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +49,11 @@ def export_masks(ctx: AppContext, out_dir: Path | str, split: Split | None = Non
     (out / "SegmentationClass").mkdir(parents=True, exist_ok=True)
     classes = list_classes(ctx)
     colors = {c.id: hex_to_rgb(c.color) for c in classes}
-    revisions = labelled_masks(ctx, split, statuses)
+    with ctx.unit_of_work() as s:  # images and their masks in two queries, not one per image
+        pairs = ImageRepo(s).labelled(Split(split) if split else None, tuple(ReviewStatus(x) for x in statuses))
     used: set[str] = set()
     n_images = 0
-    for i, rev in enumerate(revisions):
-        image = get_image(ctx, rev.image_id)
+    for i, (rev, image, _) in enumerate(pairs):
         stem = unique_stem(image.original_name, image.id, used)
         mask = decode_mask(ctx.blobs.get_bytes(rev.sha256), f"mask revision {rev.id}", 2**31, 2**31)
         (out / "SegmentationClass" / f"{stem}.png").write_bytes(encode_palette_png(mask, colors))
@@ -64,7 +63,7 @@ def export_masks(ctx: AppContext, out_dir: Path | str, split: Split | None = Non
             (out / "JPEGImages" / f"{stem}{suffix}").write_bytes(ctx.blobs.get_bytes(image.sha256))
             n_images += 1
         if progress:
-            progress((i + 1) / len(revisions), f"exported {stem}")
+            progress((i + 1) / len(pairs), f"exported {stem}")
     max_id = max((c.id for c in classes), default=0)
     names: list[str | None] = [None] * (max_id + 1)
     names[0] = "background"
@@ -72,8 +71,8 @@ def export_masks(ctx: AppContext, out_dir: Path | str, split: Split | None = Non
         names[c.id] = c.name
     (out / "classes.json").write_text(json.dumps({"classes": names, "background_index": 0,
                                                   "ignore_index": IGNORE_ID}, indent=1), encoding="utf-8")
-    log.info("exported %d masks to %s", len(revisions), out)
-    return ExportReport(out, len(revisions), n_images)
+    log.info("exported %d masks to %s", len(pairs), out)
+    return ExportReport(out, len(pairs), n_images)
 
 
 EXPORT_FORMATS = ("voc", "coco")

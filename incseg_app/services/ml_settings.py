@@ -2,17 +2,26 @@
 
 They come from CLI options or the environment (``INCSEG_ENCODER``, ``INCSEG_CLIP_MODEL``,
 ``INCSEG_CLIP_PRETRAINED``, ``INCSEG_SAM_CHECKPOINT``, ``INCSEG_SAM_MODEL_TYPE``, ``INCSEG_DEVICE``,
-``INCSEG_COMPILE``: a ``torch.compile`` backend for training, e.g. "inductor" on a GPU)
-and are saved, resolved, into every version's config JSON. ``--clip-model`` and ``--clip-pretrained``
-reach both the segmentation encoder (``openclip_vit``) and the pseudo-labeller's CLIP scorer.
+``INCSEG_COMPILE``: a ``torch.compile`` backend for training, e.g. "inductor" on a GPU,
+``INCSEG_ALLOW_DOWNLOAD``) and are saved, resolved, into every version's config JSON. ``--clip-model``
+and ``--clip-pretrained`` reach both the segmentation encoder (``openclip_vit``) and the pseudo-labeller's
+CLIP scorer.
+
+Nothing is downloaded unless the user says so: an open_clip *tag* as ``--clip-pretrained`` (rather
+than a weights file) makes open_clip fetch the weights from the internet, so it is refused unless
+``--allow-download`` / ``INCSEG_ALLOW_DOWNLOAD=1`` is given, and then a warning says what will be
+fetched.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field, replace
 
-from ..domain.config import LabelingConfig, ModelConfig, TrainConfig, from_dict, to_dict
-from ..domain.errors import WeightsUnavailableError
+from ..domain.config import LabelingConfig, ModelConfig, TrainConfig, from_dict, looks_like_file, to_dict
+from ..domain.errors import ValidationError, WeightsUnavailableError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class MLSettings:
     feature_cache_memory_mb: int = 1024
     feature_cache_disk_mb: int = 8192
     cpu_freezes_backbone: bool = True  # on a CPU, steps train neck + decoder from cached backbone taps
+    allow_download: bool = False  # let open_clip fetch the weights of a pretrained *tag*
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> "MLSettings":
@@ -61,7 +71,24 @@ class MLSettings:
             train = replace(train, device=device)
         if backend := pick("compile", "INCSEG_COMPILE"):
             train = replace(train, compile=backend)
-        return replace(base, model=model, labeling=labeling, train=train)
+        allow = (pick("allow_download", "INCSEG_ALLOW_DOWNLOAD") or "").strip().lower() in ("1", "true", "yes")
+        check_downloads(labeling, allow)
+        return replace(base, model=model, labeling=labeling, train=train, allow_download=allow)
+
+
+def check_downloads(labeling: LabelingConfig, allow: bool) -> None:
+    """ValidationError when a CLIP *tag* would make open_clip download weights without ``allow``;
+    with it, a warning saying what will be downloaded."""
+    tag = labeling.clip_pretrained
+    if not tag or looks_like_file(tag):
+        return
+    what = (f"open_clip would download the {labeling.clip_model} weights published under the tag {tag!r} "
+            "(hundreds of MB, from the Hugging Face hub or the tag's URL) into its cache (~/.cache)")
+    if not allow:
+        raise ValidationError(f"--clip-pretrained {tag!r} is an open_clip tag, not a weights file: {what}. incseg "
+                              "downloads nothing unless told to: give a local weights file (.safetensors, .bin, "
+                              ".pt), or pass --allow-download (INCSEG_ALLOW_DOWNLOAD=1) to allow this download")
+    log.warning("downloads allowed: %s, unless they are cached already", what)
 
 
 def check_encoder_weights(cfg: ModelConfig) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from ..domain.enums import VersionStatus
 from ..services import AppContext, predict
 from ..services import versions as version_svc
-from .common import TabParts, guarded, legend_html, ok
+from .common import TabParts, guarded, legend_html, ok, warn
 
 API_NAME = "predict"
 NEXT = ("**How:** drop a photo and press *Segment*. The mask download is a palette PNG whose pixel values "
@@ -38,7 +38,7 @@ def refresh(ctx: AppContext) -> Any:
 def segment(ctx: AppContext, image: np.ndarray | None, version_id: int | None) -> tuple[Any, ...]:
     """Run the version on the image; the palette PNG is written to a temp file for the download."""
     if image is None:
-        return "⚠️ Upload an image first.", gr.skip(), gr.skip(), gr.skip()
+        return warn("Upload an image first."), gr.skip(), gr.skip(), gr.skip()
     pred = predict.predict(ctx, np.asarray(image, dtype=np.uint8), int(version_id) if version_id else None)
     out = Path(tempfile.mkdtemp(prefix="incseg-predict-")) / f"mask_v{pred.version_id}.png"
     out.write_bytes(pred.png)

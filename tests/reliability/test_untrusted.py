@@ -14,7 +14,7 @@ import torch
 from incseg_app.domain.config import LabelingConfig
 from incseg_app.domain.errors import BadFileError, ValidationError, WeightsUnavailableError
 from incseg_app.services import StoreSettings, classes, images, open_store
-from incseg_app.services.archives import extract_zip
+from incseg_app.services.archives import ZipLimits, extract_zip
 from store_helpers import bomb_png, image_bytes, snapshot, store, tiny_store  # noqa: F401
 
 
@@ -139,7 +139,7 @@ def test_archives_cannot_write_outside_their_target(tmp_path, entry):
     target = tmp_path / "deep" / "target"
     target.mkdir(parents=True)
     with pytest.raises(BadFileError, match="a.zip:"):
-        extract_zip(archive, target, 2**20, 100)
+        extract_zip(archive, target, ZipLimits(100, 2**20))
     assert list(target.iterdir()) == []  # refused before anything was written
     assert not list(tmp_path.rglob("escape.txt")) and not Path("/tmp/escape.txt").exists()
 
