@@ -1,4 +1,5 @@
-"""Start the incseg web UI: ``python app.py [--storage DIR] [--host H] [--port P] [--auth user:pass]``.
+"""Start the incseg web UI: ``python app.py [--storage DIR] [--host H] [--port P] [--auth user:pass]
+[--clip-model NAME --clip-pretrained FILE] [--sam-checkpoint FILE --sam-model-type vit_b]`` (``--help``).
 
 Binds 127.0.0.1:7860 by default (INCSEG_HOST, INCSEG_PORT, INCSEG_AUTH, INCSEG_STORAGE override).
 """

@@ -51,6 +51,7 @@ from incseg_app.domain.errors import ValidationError
 from incseg_app.methods.fmwiss import CopyPasteOptions, InstanceMemory, collect_instances
 from incseg_app.methods.parts import StepCarry
 from incseg_app.methods.registry import METHODS, get_method
+from incseg_app.services.ml_settings import MLSettings
 from incseg_app.training.checkpoint import Checkpoint, build_from_checkpoint
 from incseg_app.training.data import SubsetDataset, images_with_classes
 from incseg_app.training.ddp import DistInfo, init_from_env
@@ -237,7 +238,7 @@ def weak_data(ctx: Context, data: Any, new: list[int], parent: Checkpoint) -> tu
     device = select_device(ctx.train_cfg.device)
     parent_model = build_from_checkpoint(parent).to(device).eval()
     made = pseudo_dataset(data, new, parent_model, tuple(parent.class_ids), ctx.names, labeling, ctx.model_cfg,
-                          device, args.localizer_epochs)
+                          device)
     if from_base:
         ctx.pseudo[key] = made
     return made
@@ -266,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-max-side", type=int, default=0, help="resize eval images to this longer side (0 = as is)")
     p.add_argument("--encoder", default="efficientnet_lite0")
     p.add_argument("--embed-dim", type=int, default=128)
-    p.add_argument("--output-stride", type=int, default=16, help="feature stride of the model (8 or 16; the product's is 16)")
+    p.add_argument("--output-stride", type=int, default=MLSettings().model.output_stride,
+                   help="feature stride of the model (default: the product's)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--joint-epochs", type=int, default=0,
@@ -284,7 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-pretrained", default="", help="open_clip tag or file for pseudo-masks (empty: localiser)")
     p.add_argument("--sam-checkpoint", default="", help="SAM checkpoint for pseudo-masks (empty: superpixels)")
     p.add_argument("--sam-model-type", default="vit_b")
-    p.add_argument("--localizer-epochs", type=int, default=None)
     p.add_argument("--out", default="results.json")
     return p
 

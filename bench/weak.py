@@ -1,9 +1,10 @@
 """Weak (tags-only) increments for ``bench/ciss.py``: replace a step's ground truth by pseudo-masks.
 
 The images of an incremental step are tagged with the step's classes they contain (tags derived from
-the ground truth), pseudo-labelled by the product's labeller (CLIP+SAM when configured, else the tag
-localiser + superpixels), with the parent model's probability of the classes it already knows as
-background evidence (WILSON's use of the old model), and handed to training as weak items.
+the ground truth) and pseudo-labelled by the product's labeller (CLIP+SAM when configured, else the
+weight-free co-segmentation of the whole tagged set), with the parent model's probability of the
+classes it already knows as evidence (as the product runs it), and handed to training as weak items
+with their per-pixel confidence (FMWISS weights its losses by it).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from torch import nn
 
 from incseg_app.domain.config import LabelingConfig, ModelConfig
 from incseg_app.labeling import build_labeler
+from incseg_app.labeling.set_labeler import SetLabeler
 from incseg_app.models.build import ENCODER_BUILDERS
 from incseg_app.training.data import InMemoryDataset, SegDataset
 from incseg_app.training.evaluate import predict_probabilities
@@ -26,28 +28,30 @@ log = logging.getLogger("bench.weak")
 
 def pseudo_dataset(data: SegDataset, new: list[int], parent: nn.Module | None, parent_ids: tuple[int, ...],
                    names: dict[int, str], labeling: LabelingConfig, model_cfg: ModelConfig,
-                   device: torch.device, localizer_epochs: int | None) -> tuple[InMemoryDataset, dict[str, Any]]:
+                   device: torch.device) -> tuple[InMemoryDataset, dict[str, Any]]:
     """Items of ``data`` with their masks replaced by pseudo-masks over ``new`` (+ background, 255)."""
     items = [data[i] for i in range(len(data))]
     tags = [[c for c in new if (item["mask"] == c).any()] for item in items]
-    encoder = (lambda: parent.encoder) if parent is not None else (lambda: ENCODER_BUILDERS[model_cfg.encoder](model_cfg))
-    labeler = build_labeler(labeling, encoder)
+    labeler = build_labeler(labeling, lambda: ENCODER_BUILDERS[model_cfg.encoder](model_cfg))
+    known_ch = [ch for ch, cid in enumerate(parent_ids) if cid != 0]
+
+    def known(item: dict[str, Any]) -> np.ndarray | None:
+        if parent is None or not known_ch:
+            return None
+        return predict_probabilities(parent, item["image"], device, 480)[known_ch].sum(0).clamp(0, 1).numpy()
+
+    evidence = [known(item) for item in items]
     t0 = time.perf_counter()
-    if labeler.needs_fit:
-        matrix = np.zeros((len(items), len(new)), dtype=np.float32)
-        for n, t in enumerate(tags):
-            matrix[n, [new.index(c) for c in t]] = 1
-        labeler.fit([it["image"] for it in items], matrix, new, epochs=localizer_epochs)
+    if isinstance(labeler, SetLabeler):
+        labeler.fit([labeler.sample(it["image"], t, e, None, new) for it, t, e in zip(items, tags, evidence)
+                     if t], new)
     fit_s = time.perf_counter() - t0
-    known = [ch for ch, cid in enumerate(parent_ids) if cid != 0]
     out, correct, labelled, covered = [], 0, 0, 0
     t1 = time.perf_counter()
-    for item, t in zip(items, tags):
-        evidence = None
-        if parent is not None and known:
-            probs = predict_probabilities(parent, item["image"], device, 480)
-            evidence = probs[known].sum(0).clamp(0, 1).numpy()
-        pm = labeler.label(item["image"], [(c, (names[c].replace("_", " "),)) for c in t], evidence)
+    for item, t, e in zip(items, tags, evidence):
+        if not t:
+            continue
+        pm = labeler.label(item["image"], [(c, (names[c].replace("_", " "),)) for c in t], e)
         gt = np.where(np.isin(item["mask"], new), item["mask"], 0)
         valid = item["mask"] != 255
         sure = valid & (pm.labels != 255)
@@ -56,7 +60,7 @@ def pseudo_dataset(data: SegDataset, new: list[int], parent: nn.Module | None, p
         covered += int(sure.sum())
         out.append({**item, "mask": pm.labels, "confidence": pm.confidence, "weak": True, "tags": tuple(t)})
     stats = {"sources": labeler.sources, "pixel_accuracy_confident": correct / max(covered, 1),
-             "coverage": covered / max(labelled, 1), "localiser_fit_seconds": fit_s,
-             "label_seconds": time.perf_counter() - t1, "images": len(items)}
+             "coverage": covered / max(labelled, 1), "fit_seconds": fit_s,
+             "label_seconds": time.perf_counter() - t1, "images": len(out)}
     log.info("pseudo-masks for %s: %s", [names[c] for c in new], stats)
     return InMemoryDataset(out), stats

@@ -70,7 +70,8 @@ def tiny_openclip(tmp_path_factory) -> tuple[str, Path]:
 PG_ENV = "INCSEG_TEST_DATABASE_URL"
 BOTH_BACKENDS = ("integration/test_services_", "integration/test_training_service",
                  "integration/test_labeling_service", "reliability/test_concurrency", "reliability/test_team_database",
-                 "reliability/test_job_process")
+                 "reliability/test_job_process", "ui/test_review_service", "ui/test_gallery_service",
+                 "ui/test_job_metrics")
 TESTS_DIR = Path(__file__).resolve().parent
 
 

@@ -16,8 +16,9 @@ from .base import cli, storage_option, store
 @click.option("--repair", is_flag=True, help="Delete orphan blobs and temp files, mark stale jobs interrupted and "
                                               "their training versions failed (never deletes referenced data).")
 @click.option("--verify-hashes", is_flag=True, help="Re-read every referenced blob and check its sha256 (slow).")
-@click.option("--grace", type=float, default=0.0, show_default=True,
-              help="With --repair: keep orphan/temp files younger than this many seconds (writes in progress).")
+@click.option("--grace", type=float, default=doctor_svc.DEFAULT_GRACE_S, show_default=True,
+              help="Leave orphan/temp files younger than this many seconds alone (a write in progress may be "
+                   "about to use them).")
 def doctor(repair: bool, verify_hashes: bool, grace: float) -> None:
     """Check the store's consistency (exit status 1 when something needs attention)."""
     storage = click.get_current_context().find_root().meta.get("incseg.storage") or default_storage_dir()
@@ -28,17 +29,19 @@ def doctor(repair: bool, verify_hashes: bool, grace: float) -> None:
         raise SystemExit(1)
     ctx = store()
     report = (doctor_svc.repair_store(ctx, grace, verify_hashes) if repair
-              else doctor_svc.check_store(ctx, verify_hashes))
+              else doctor_svc.check_store(ctx, verify_hashes, grace))
     for line in report.lines():
         click.echo(line)
     if repair:
-        report = doctor_svc.check_store(ctx, verify_hashes)
+        report = doctor_svc.check_store(ctx, verify_hashes, grace)
         for line in report.lines():
             click.echo(f"still: {line}")
     if report.ok:
         click.echo(f"store {ctx.root} is consistent")
         return
-    if not repair:
+    if report.busy:
+        click.echo("work is running on this store: run `incseg doctor` again when it has finished", err=True)
+    elif not repair:
         click.echo("run `incseg doctor --repair` to fix what can be fixed safely", err=True)
     raise SystemExit(1)
 

@@ -2,7 +2,6 @@
 the store of this invocation, progress bars and tables."""
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from ..domain.enums import ReviewStatus, Split
 from ..domain.errors import IncsegError
@@ -58,7 +56,7 @@ ML_OPTIONS = (  # option, settings key, help
                              "($INCSEG_ENCODER)."),
     ("--clip-model", "clip_model", "open_clip architecture name, e.g. ViT-B-16 ($INCSEG_CLIP_MODEL)."),
     ("--clip-pretrained", "clip_pretrained", "open_clip pretrained tag or a local weights file; empty = the "
-                                             "tag-localiser fallback ($INCSEG_CLIP_PRETRAINED)."),
+                                             "co-segmentation fallback ($INCSEG_CLIP_PRETRAINED)."),
     ("--sam-checkpoint", "sam_checkpoint", "Segment Anything checkpoint file; empty = the superpixel fallback "
                                            "($INCSEG_SAM_CHECKPOINT)."),
     ("--sam-model-type", "sam_model_type", "SAM model type: vit_b, vit_l or vit_h ($INCSEG_SAM_MODEL_TYPE)."),
@@ -68,6 +66,12 @@ ML_OPTIONS = (  # option, settings key, help
 
 def ml_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add the weight-location and device options; values land in the invocation's ``MLSettings``."""
+    def allow(ctx: click.Context, _p: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_root().meta.setdefault("incseg.ml", {})["allow_download"] = "1"
+    fn = click.option("--allow-download", is_flag=True, default=False, expose_value=False, callback=allow,
+                      is_eager=True, help="Let open_clip download the weights of a --clip-pretrained tag "
+                                          "($INCSEG_ALLOW_DOWNLOAD=1); without it a tag is refused.")(fn)
     for flag, key, text in reversed(ML_OPTIONS):
         def remember(ctx: click.Context, _p: click.Parameter, value: str | None, key: str = key) -> None:
             if value:
@@ -89,6 +93,8 @@ def store() -> AppContext:
 @contextmanager
 def progress_bar(desc: str) -> Iterator[Callable[[float, str], None]]:
     """A tqdm bar on stderr driven by service progress callbacks (fraction 0..1, message)."""
+    from tqdm import tqdm  # only commands that show progress pay for importing it
+
     with tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False) as bar:
         def update(fraction: float, message: str) -> None:
             percent = round(100 * fraction)

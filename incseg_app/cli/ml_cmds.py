@@ -1,7 +1,9 @@
 """Model commands: methods, weights, pseudo-label, train, report, predict, jobs.
 
 Long work runs as a job (the same rows the web UI shows) with a progress bar; Ctrl-C asks the job to
-cancel and waits for it to stop cleanly.
+cancel and waits for it to stop cleanly. Services that load models (and so torch, about 4 s and
+800 MB) are imported inside the commands that use them: ``jobs list`` and ``train --dry-run`` start
+without them (tests/integration/test_cli_startup.py).
 """
 from __future__ import annotations
 
@@ -12,11 +14,8 @@ import click
 
 from ..domain.records import Job
 from ..services import jobs as job_svc
-from ..services.labeling import start_pseudo_labeling, weight_status
-from ..services.predict import predict
-from ..services.reports import version_report
+from ..services.planning import DEFAULT_METHOD, JOINT_METHODS, plan_step_for
 from ..services.runner import JobRunner
-from ..services.training import TrainRequest, list_methods, plan_step, start_training
 from .base import cli, ml_options, print_table, progress_bar, storage_option, store
 
 
@@ -45,6 +44,8 @@ def _pct(value: float | None) -> str:
 @cli.command("methods")
 def methods_cmd() -> None:
     """List training methods and their switchable parts (for --off)."""
+    from ..services.training import list_methods
+
     print_table(["method", "parts", "paper"], [(m.name, ", ".join(m.parts), m.paper[:70]) for m in list_methods()])
 
 
@@ -53,6 +54,8 @@ def methods_cmd() -> None:
 @ml_options
 def weights_cmd() -> None:
     """Say which CLIP/SAM weights are configured, what is missing and what the fallback does."""
+    from ..services.labeling import weight_status
+
     for line in weight_status(store()):
         click.echo(f"- {line}")
 
@@ -61,13 +64,22 @@ def weights_cmd() -> None:
 @storage_option
 @ml_options
 @click.option("--redo-rejected", is_flag=True, help="Also re-label images whose pseudo-mask was rejected.")
-def pseudo_label_cmd(redo_rejected: bool) -> None:
+@click.option("--from-corrections", is_flag=True,
+              help="Relabel the drafts still to review, learning from every accepted or corrected mask.")
+def pseudo_label_cmd(redo_rejected: bool, from_corrections: bool) -> None:
     """Make pseudo-masks (to review) for every tagged image without a mask; resumable."""
+    from ..services.labeling import (localisation_warnings, start_pseudo_labeling, start_relabel_from_corrections,
+                                     weight_status)
+
     ctx = store()
     for line in weight_status(ctx):
         click.echo(f"- {line}")
+    for line in localisation_warnings(ctx):
+        click.echo(f"warning: {line}")
     runner = JobRunner(ctx)
-    done = _follow(runner, start_pseudo_labeling(ctx, runner, redo_rejected), "pseudo-labelling")
+    job = start_relabel_from_corrections(ctx, runner) if from_corrections else \
+        start_pseudo_labeling(ctx, runner, redo_rejected)
+    done = _follow(runner, job, "relabelling drafts" if from_corrections else "pseudo-labelling")
     for role, source in done.result.get("sources", {}).items():
         click.echo(f"{role}: {source}")
 
@@ -75,7 +87,7 @@ def pseudo_label_cmd(redo_rejected: bool) -> None:
 @cli.command("train")
 @storage_option
 @ml_options
-@click.option("--method", default="finetune", show_default=True, help="See `incseg methods`.")
+@click.option("--method", default=DEFAULT_METHOD, show_default=True, help="See `incseg methods`.")
 @click.option("--class", "classes", multiple=True, help="New class name or id to learn (default: every class "
                                                         "tagged on training images that the parent lacks).")
 @click.option("--off", "parts_off", multiple=True, help="Switch a method part off (ablation; repeatable).")
@@ -87,16 +99,26 @@ def pseudo_label_cmd(redo_rejected: bool) -> None:
 @click.option("--parent", "parent_id", type=int, default=None, help="Parent version (default: the active one).")
 @click.option("--from-scratch", is_flag=True, help="Start a new root version instead of extending the parent.")
 @click.option("--name", default="", help="Version name (default: the new classes and the method).")
-@click.option("--dry-run", is_flag=True, help="Show the plan only.")
+@click.option("--validate-on-drafts", is_flag=True, help="Also validate on val drafts nobody reviewed (off: IoU and "
+                                                         "forgetting come from reviewed masks only).")
+@click.option("--dry-run", is_flag=True, help="Show the plan only (reads the store; loads no model code, so an "
+                                              "unknown --method is reported only when training starts).")
 def train_cmd(method: str, classes: tuple[str, ...], parts_off: tuple[str, ...], epochs: int | None,
               batch_size: int | None, crop_size: int | None, lr: float | None, accepted_only: bool,
-              parent_id: int | None, from_scratch: bool, name: str, dry_run: bool) -> None:
+              parent_id: int | None, from_scratch: bool, name: str, validate_on_drafts: bool, dry_run: bool) -> None:
     """Train one class step from the active (or given) version and make the result active."""
     from ..services.classes import get_class
 
     ctx = store()
-    new_ids = tuple(get_class(ctx, int(c) if c.isdigit() else c).id for c in classes) or None
-    plan = plan_step(ctx, new_ids, accepted_only, parent_id, method, from_scratch)
+    new_ids = tuple(get_class(ctx, c).id for c in classes) or None
+    if dry_run:
+        plan = plan_step_for(ctx, method in JOINT_METHODS, new_ids, accepted_only, parent_id, from_scratch,
+                             validate_on_drafts=validate_on_drafts)
+    else:
+        from ..services.training import plan_step
+
+        plan = plan_step(ctx, new_ids, accepted_only, parent_id, method, from_scratch,
+                         validate_on_drafts=validate_on_drafts)
     click.echo(f"parent: {plan.parent_name or 'none (new base version)'}; old classes: "
                f"{', '.join(plan.old_classes) or '-'}; new: {', '.join(plan.new_classes) or '-'}")
     click.echo(f"{plan.n_train_images} training image(s) {plan.mask_counts}; {plan.n_val_images} validation image(s)")
@@ -104,14 +126,18 @@ def train_cmd(method: str, classes: tuple[str, ...], parts_off: tuple[str, ...],
         click.echo(f"warning: {w}", err=True)
     if dry_run:
         return
+    from ..services.training import TrainRequest, start_training
+
     request = TrainRequest(method, new_ids, parts_off, epochs, batch_size, crop_size, lr, accepted_only, parent_id,
-                           from_scratch, name)
+                           from_scratch, name, validate_on_drafts)
     runner = JobRunner(ctx)
     done = _follow(runner, start_training(ctx, runner, request), f"training ({method})")
     _print_report(done.result["version_id"])
 
 
 def _print_report(version_id: int, heatmap: Path | None = None) -> None:
+    from ..services.reports import version_report
+
     r = version_report(store(), version_id)
     click.echo(f"version {r.version.id} {r.version.name!r}: mIoU all {_pct(r.miou_all)}, old {_pct(r.miou_old)}, "
                f"new {_pct(r.miou_new)}, hIoU {_pct(r.hiou)}")
@@ -136,13 +162,37 @@ def report_cmd(version_id: int, heatmap: Path | None) -> None:
 @cli.command("predict")
 @storage_option
 @ml_options
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the mask (VOC palette PNG, pixel values = class ids).")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output folder (masks/, overlays/, predictions.json); for one image, a .png file name also works.")
 @click.option("--version", "version_id", type=int, default=None, help="Version (default: the active one).")
-def predict_cmd(image: Path, out: Path, version_id: int | None) -> None:
-    """Segment IMAGE with a version and write its mask."""
+@click.option("--batch-size", type=int, default=4, show_default=True, help="Images per forward pass.")
+@click.option("--coco", is_flag=True, help="Also write predictions.json (COCO instance JSON, RLE masks).")
+@click.option("--overlays", is_flag=True, help="Also write overlays/ (class colours over the photos, JPEG).")
+def predict_cmd(inputs: tuple[str, ...], out: Path, version_id: int | None, batch_size: int, coco: bool,
+                overlays: bool) -> None:
+    """Segment INPUTS (image files, folders, or quoted globs such as "photos/**/*.jpg") with a version.
+
+    Writes OUT/masks/<name>.png (VOC palette PNGs, pixel values = class ids). Resumable: rerun the same
+    command after an interruption and finished masks are skipped.
+    """
+    from ..services.batch_predict import predict_many
+
+    ctx = store()
+    if len(inputs) == 1 and Path(inputs[0]).is_file() and out.suffix.lower() == ".png":
+        _predict_one(Path(inputs[0]), out, version_id)
+        return
+    with progress_bar("predicting") as bar:
+        r = predict_many(ctx, inputs, out, version_id, batch_size, coco, overlays, bar)
+    for name, reason in r.failed:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(f"version {r.version_id}: {r.predicted} image(s) predicted, {r.skipped} already done, "
+               f"{len(r.failed)} failed; masks in {r.out_dir / 'masks'}")
+
+
+def _predict_one(image: Path, out: Path, version_id: int | None) -> None:
     from ..services.imageio import decode_rgb
+    from ..services.predict import predict
 
     ctx = store()
     limits = ctx.settings

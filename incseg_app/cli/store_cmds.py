@@ -9,6 +9,7 @@ import click
 
 from ..domain.enums import ReviewStatus, Split
 from ..services import classes as class_svc
+from ..services.access import PASSWORD_ON_COMMAND_LINE
 from ..services import datasets as dataset_svc
 from ..services import export as export_svc
 from ..services import images as image_svc
@@ -23,7 +24,8 @@ from .base import (
 @ml_options
 @click.option("--host", default=None, help="Interface to bind (default $INCSEG_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default $INCSEG_PORT or 7860).")
-@click.option("--auth", default=None, help='"user:pass" login (default $INCSEG_AUTH).')
+@click.option("--auth", default=None, help='"user:pass" login (default $INCSEG_AUTH); other users can read it '
+                                           'in ps: prefer --auth-file.')
 @click.option("--auth-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="File of user:pass lines (default $INCSEG_AUTH_FILE).")
 def serve(host: str | None, port: int | None, auth: str | None, auth_file: str | None) -> None:
@@ -35,7 +37,8 @@ def serve(host: str | None, port: int | None, auth: str | None, auth_file: str |
     argv += ["--port", str(port)] if port is not None else []
     argv += ["--auth-file", auth_file] if auth_file else []
     if auth:
-        os.environ["INCSEG_AUTH"] = auth  # through the environment: not visible in the process list
+        click.echo(f"warning: {PASSWORD_ON_COMMAND_LINE}", err=True)
+        os.environ["INCSEG_AUTH"] = auth  # the server gets it through the environment, not its arguments
     database_url = click.get_current_context().find_root().meta.get("incseg.database_url")
     if database_url:
         os.environ["INCSEG_DATABASE_URL"] = database_url  # it may hold a password: not in argv either
@@ -139,7 +142,8 @@ def dataset() -> None:
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--split", type=SPLITS, default=None, help="Override the split (default: from folder names).")
 def dataset_import(source: Path, split: str | None) -> None:
-    """Import SOURCE: images/+labels/+classes.json, JPEGImages/+SegmentationClass/, train/ val/, or a zip."""
+    """Import SOURCE: images/+labels/+classes.json, JPEGImages/+SegmentationClass/, train/ val/, COCO instance
+    or panoptic JSON with its images (a folder, the .json file itself), or a zip of any of those."""
     with progress_bar("importing") as bar:
         r = dataset_svc.import_dataset(store(), source, Split(split) if split else None, bar)
     created = ", ".join(c.name for c in r.classes_created) or "none"
@@ -161,10 +165,23 @@ def versions_list() -> None:
     if not rows:
         click.echo("no model versions yet: train a first step to create one")
         return
-    print_table(["", "id", "name", "parent", "step", "method", "classes", "status", "train s"],
+    storage = version_svc.version_storage(ctx)
+
+    def stored(v) -> tuple[str, str]:
+        st = storage.get(v.id)
+        if st is None:
+            return "", ""
+        share = f" ({100 * st.added_bytes / st.total_bytes:.0f} %)" if v.parent_id is not None else ""
+        return _mb(st.total_bytes), _mb(st.added_bytes) + share
+
+    print_table(["", "id", "name", "parent", "step", "method", "classes", "status", "train s", "size", "added"],
                 [("*" if active and v.id == active.id else "", v.id, v.name, v.parent_id, v.step, v.method,
                   len(v.class_ids) - 1, v.status.value,
-                  f"{v.train_seconds:.0f}" if v.train_seconds is not None else "") for v in rows])
+                  f"{v.train_seconds:.0f}" if v.train_seconds is not None else "", *stored(v)) for v in rows])
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
 
 
 @command(versions, "activate")
@@ -175,18 +192,39 @@ def versions_activate(version_id: int) -> None:
     click.echo(f"active version is now {v.id} ({v.name})")
 
 
+@command(versions, "export")
+@ml_options
+@click.argument("version_id", type=int)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def versions_export(version_id: int, out_dir: Path) -> None:
+    """Write VERSION_ID as a self-contained bundle in OUT_DIR: model.onnx (checked against PyTorch),
+    model.safetensors, bundle.json (classes, preprocessing, metrics, lineage) and a stand-alone predict.py."""
+    from ..services.bundle import export_bundle
+
+    with progress_bar("exporting") as bar:
+        r = export_bundle(store(), version_id, out_dir, progress=bar)
+    worst = max(c["max_abs_diff"] for c in r.check)
+    click.echo(f"version {r.version_id} exported to {r.out_dir}; onnxruntime matches PyTorch within {worst:.2g} "
+               f"at {len(r.check)} sizes. Run: python {r.out_dir / 'predict.py'} IMAGES --out MASKS")
+
+
 @cli.command("export")
 @storage_option
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--split", type=SPLITS, default=None)
 @click.option("--status", "statuses", type=STATUSES, multiple=True,
               help="Review statuses to export (repeatable; default: accepted).")
-@click.option("--with-images", is_flag=True, help="Also copy the images into JPEGImages/.")
-def export_cmd(out_dir: Path, split: str | None, statuses: tuple[str, ...], with_images: bool) -> None:
-    """Export masks as VOC palette PNGs (palette = class colours) with a classes.json."""
+@click.option("--with-images", is_flag=True, help="Also copy the images (JPEGImages/ or images/).")
+@click.option("--format", "fmt", type=click.Choice(export_svc.EXPORT_FORMATS), default="voc", show_default=True,
+              help="voc: palette PNGs + classes.json; coco: annotations/instances_<split>.json with RLE masks.")
+def export_cmd(out_dir: Path, split: str | None, statuses: tuple[str, ...], with_images: bool, fmt: str) -> None:
+    """Export masks as VOC palette PNGs (palette = class colours) with a classes.json, or as COCO JSON."""
+    from ..services.coco import export_coco
+
     chosen = tuple(ReviewStatus(s) for s in statuses) or (ReviewStatus.ACCEPTED,)
+    writer = export_coco if fmt == "coco" else export_svc.export_masks
     with progress_bar("exporting") as bar:
-        r = export_svc.export_masks(store(), out_dir, Split(split) if split else None, chosen, with_images, bar)
+        r = writer(store(), out_dir, Split(split) if split else None, chosen, with_images, bar)
     click.echo(f"exported {r.masks} mask(s) and {r.images} image(s) to {r.out_dir}")
 
 

@@ -129,6 +129,7 @@ class TrainConfig:
     flip: bool = True  # training views: mirrored copies of every scale too
     cache_features: bool = True  # frozen backbone (encoder_lr_mult 0): train from cached backbone taps
     compile: str = ""  # torch.compile backend for the model's parts ("" = off; "inductor" on a GPU)
+    delta_weights: bool = True  # increments: changed weights become parent + bfloat16 difference (compact storage)
 
     def validate(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.crop_size < 32:
@@ -164,8 +165,17 @@ class LabelingConfig:
     """Where pseudo-mask weights live; empty means "use the fallback"."""
 
     clip_model: str = "ViT-B-16"
-    clip_pretrained: str = ""  # open_clip pretrained tag or local file; "" = no CLIP (localiser fallback)
+    clip_pretrained: str = ""  # open_clip pretrained tag or local file; "" = no CLIP (co-segmentation fallback)
     sam_checkpoint: str = ""  # path to a SAM checkpoint; "" = superpixel fallback
     sam_model_type: str = "vit_b"  # vit_h | vit_l | vit_b
     superpixels: int = 200  # SLIC segments per image for the fallback refiner
-    unsure_below: float = 0.4  # confidence under which a pixel becomes 255 (unsure)
+    unsure_below: float = 0.6  # calibrated confidence (P(label right)) under which a pixel becomes 255 (unsure)
+
+
+WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+
+
+def looks_like_file(pretrained: str) -> bool:
+    """True when an open_clip ``pretrained`` value names a file (path separator or weight-file suffix);
+    otherwise it is a tag, which open_clip resolves by downloading."""
+    return "/" in pretrained or "\\" in pretrained or pretrained.lower().endswith(WEIGHT_SUFFIXES)

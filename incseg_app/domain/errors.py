@@ -40,6 +40,11 @@ class ConflictError(IncsegError):
     """An optimistic-concurrency or state conflict (stale mask revision, a job already running)."""
 
 
+class StoreBusyError(ConflictError):
+    """The store's write lock stayed taken for longer than the busy timeout (another process is in a
+    long write); nothing was changed by the refused call, so it can simply be retried."""
+
+
 class CancelledError(IncsegError):
     """A long job stopped because its cancel flag was set."""
 
@@ -48,5 +53,5 @@ class WeightsUnavailableError(IncsegError):
     """Configured CLIP/SAM weights are missing or unreadable; the message says what the fallback is."""
 
 
-class StoreBusyError(ConflictError):
-    """Another transaction held the store's lock for longer than the busy timeout (e.g. a long import)."""
+class ExportError(IncsegError):
+    """A model could not be exported faithfully (e.g. its ONNX graph does not reproduce PyTorch's logits)."""

@@ -49,8 +49,9 @@ class MaskRevision:
     parent_id: int | None = None
     author: str = ""
     confidence: float | None = None  # mean pixel confidence in [0, 1], pseudo masks only
-    source: str = ""  # e.g. "ground truth import", "clip+sam", "localizer+superpixels", "brush"
+    source: str = ""  # e.g. "ground truth import", "clip+sam", "co-segmentation", "brush"
     created_at: datetime | None = None
+    confidence_sha256: str | None = None  # blob of the per-pixel confidence map (pseudo masks only)
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,18 @@ class Job:
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WriteLease:
+    """An import or upload in progress in some process (``owner`` = "host:pid"); ``done`` of ``total``
+    items are committed, in whole batches."""
+
+    id: int
+    kind: str
+    description: str
+    owner: str
+    total: int = 0
+    done: int = 0
+    created_at: datetime | None = None
+    heartbeat_at: datetime | None = None

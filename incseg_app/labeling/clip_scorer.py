@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..domain.config import looks_like_file
 from ..domain.errors import WeightsUnavailableError
 from .protocols import TaggedClass, check_image
 
@@ -30,12 +31,6 @@ PROMPT_TEMPLATES = (
     "a photo of a large {}.", "there is a {} in the scene.", "a cropped photo of the {}.",
 )
 BACKGROUND_PROMPTS = ("background", "ground", "wall", "sky")
-WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
-
-
-def looks_like_file(pretrained: str) -> bool:
-    """True when ``pretrained`` names a file (path separator or weight-file suffix), not a tag."""
-    return os.sep in pretrained or "/" in pretrained or pretrained.lower().endswith(WEIGHT_SUFFIXES)
 
 
 def describe_pretrained(pretrained: str) -> str:
@@ -61,7 +56,7 @@ def load_clip(model_name: str, pretrained: str) -> tuple[nn.Module, object]:
     except Exception as exc:  # open_clip raises RuntimeError/KeyError/OSError for every kind of bad weight
         raise WeightsUnavailableError(
             f"CLIP model {model_name} with {describe_pretrained(pretrained)} could not be loaded: {exc}. "
-            "Leave --clip-pretrained empty to use the tag localiser fallback") from exc
+            "Leave --clip-pretrained empty to use the co-segmentation fallback") from exc
     model.eval()
     log.info("loaded CLIP %s with %s", model_name, describe_pretrained(pretrained))
     return model, tokenizer

@@ -45,9 +45,9 @@ def fuse(scores: np.ndarray, class_ids: Sequence[int], unsure_below: float,
 
     Returns:
         labels: H×W uint8 with values in {0, 255} ∪ class_ids.
-        confidence: H×W float32 in [0, 1], the margin between the best and the second-best of
-        [background, class scores], with background = max(1 − max_k score_k, ``background``). A single class at 0.5
-        is therefore a coin flip (confidence 0), at 0.9 or 0.1 a firm decision (0.8).
+        confidence: H×W float32 in [0, 1], the best of [background, class scores] normalised to sum
+        to 1, with background = max(1 − max_k score_k, ``background``): the labeller's probability
+        that the best label is right (a single class at 0.5 is a coin flip, 0.5).
     """
     if scores.ndim != 3 or scores.shape[0] != len(class_ids):
         raise ValidationError(f"fuse needs K×H×W scores for {len(class_ids)} classes, got shape {scores.shape}")
@@ -66,8 +66,7 @@ def fuse(scores: np.ndarray, class_ids: Sequence[int], unsure_below: float,
             raise ValidationError(f"background evidence {background.shape} does not match scores {scores.shape[1:]}")
         bg = np.maximum(bg, np.clip(background.astype(np.float32), 0.0, 1.0)[None])
     stacked = np.concatenate([bg, scores], axis=0)  # (K+1)×H×W
-    top2 = -np.partition(-stacked, 1, axis=0)[:2]
-    confidence = np.clip(top2[0] - top2[1], 0.0, 1.0).astype(np.float32)
+    confidence = (stacked.max(axis=0) / np.maximum(stacked.sum(axis=0), 1e-6)).clip(0.0, 1.0).astype(np.float32)
     lut = np.array([BACKGROUND_ID, *class_ids], dtype=np.uint8)
     labels = lut[stacked.argmax(axis=0)]
     labels[confidence < unsure_below] = IGNORE_ID

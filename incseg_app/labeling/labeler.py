@@ -1,11 +1,11 @@
-"""``PseudoLabeler``: the stateful front door of pseudo-mask generation (build once, label many).
+"""``build_labeler``: the front door of pseudo-mask generation (build once, label many).
 
-Pipeline per image (FMWISS co-segmentation, Yu et al., CVPR 2023, Sec. 3.2): class-aware maps of
-the tagged classes (CLIP when configured, else the tag localiser) -> peak normalisation (the tags
-say the classes are present) -> class-agnostic refinement (SAM when configured, else superpixels)
--> fusion into labels + confidence with unsure pixels at 255. ``build_labeler`` picks the sources
-from ``LabelingConfig``: configured weights that cannot be loaded raise ``WeightsUnavailableError``
-(never a silent fallback); empty settings select the fallbacks, and ``sources`` says which ran.
+With CLIP weights, ``PseudoLabeler`` runs per image (FMWISS co-segmentation, Yu et al., CVPR 2023,
+Sec. 3.2): class-aware maps of the tagged classes -> peak normalisation (the tags say the classes are
+present) -> class-agnostic refinement (SAM when configured, else superpixels) -> fusion into labels +
+confidence with unsure pixels at 255. Without CLIP weights, ``SetLabeler`` (``set_labeler.py``)
+co-segments the whole tagged set. Configured weights that cannot be loaded raise
+``WeightsUnavailableError`` (never a silent fallback); ``sources`` says which parts ran.
 """
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from ..domain.errors import ValidationError, WeightsUnavailableError
 from ..domain.records import MAX_CLASS_ID
 from .clip_scorer import ClipScorer, looks_like_file
 from .fusion import fuse, normalise_present
-from .localizer import TagLocalizer
 from .protocols import ClassMapSource, Click, PseudoMask, Refiner, TaggedClass, check_image
+from .imagenet_prior import ImageNetObjectness
+from .regions import RegionExtractor
 from .sam_refiner import SamRefiner
+from .set_labeler import SetLabeler
 from .superpixels import SuperpixelRefiner
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ class PseudoLabeler:
     """Turns an image and its tags into a ``PseudoMask``; owns the sources and their caches.
 
     Args:
-        class_maps: the class-aware source (``ClipScorer`` or ``TagLocalizer``).
+        class_maps: the class-aware source (``ClipScorer``).
         refiner: the class-agnostic source (``SamRefiner`` or ``SuperpixelRefiner``).
         unsure_below: confidence in [0, 1] under which a pixel is labelled 255.
     """
@@ -62,16 +64,8 @@ class PseudoLabeler:
 
     @property
     def needs_fit(self) -> bool:
-        """True while the class-map source is a tag localiser that has not been trained."""
-        return isinstance(self.class_maps, TagLocalizer) and not self.class_maps.fitted
-
-    def fit(self, images: Sequence[np.ndarray], tags: np.ndarray, class_ids: Sequence[int],
-            epochs: int | None = None) -> list[float]:
-        """Train the tag localiser (no-op returning [] for CLIP). tags: N×K {0, 1} over ``class_ids``;
-        epochs None = the localiser's default schedule."""
-        if not isinstance(self.class_maps, TagLocalizer):
-            return []
-        return self.class_maps.fit(images, tags, class_ids, epochs=epochs)
+        """CLIP needs no fitting on the tagged set (``SetLabeler`` does)."""
+        return False
 
     def label(self, image: np.ndarray, tags: Sequence[TaggedClass], background: np.ndarray | None = None) -> PseudoMask:
         """image H×W×3 uint8, tags [(class id, prompts)] -> labels/confidence over the tagged classes.
@@ -103,19 +97,19 @@ def _check_configured_files(cfg: LabelingConfig) -> None:
     """Fail fast, before any model is built, when a configured weight file is missing."""
     if cfg.clip_pretrained and looks_like_file(cfg.clip_pretrained) and not os.path.isfile(cfg.clip_pretrained):
         raise WeightsUnavailableError(f"CLIP weights file {cfg.clip_pretrained} does not exist; fix "
-                                      "--clip-pretrained or leave it empty to use the tag localiser fallback")
+                                      "--clip-pretrained or leave it empty to use the co-segmentation fallback")
     if cfg.sam_checkpoint and not os.path.isfile(cfg.sam_checkpoint):
         raise WeightsUnavailableError(f"SAM checkpoint {cfg.sam_checkpoint} does not exist; fix --sam-checkpoint "
                                       "or leave it empty to use the superpixel fallback")
 
 
-def build_class_map_source(cfg: LabelingConfig, encoder_factory: EncoderFactory | None = None) -> ClassMapSource:
-    """``ClipScorer`` when ``cfg.clip_pretrained`` is set (errors propagate), else a ``TagLocalizer``."""
-    if cfg.clip_pretrained:
-        return ClipScorer.from_config(cfg.clip_model, cfg.clip_pretrained)
+def build_set_labeler(cfg: LabelingConfig, encoder_factory: EncoderFactory | None = None) -> SetLabeler:
+    """The weight-free labeller: co-segmentation of the tagged set on the encoder's regions."""
     encoder = (encoder_factory or default_encoder)()
-    return TagLocalizer(encoder, description=f"tag localiser on the {type(encoder).__name__} encoder, WILSON NGWP "
-                                             f"({NO_CLIP})")
+    imagenet = ImageNetObjectness.from_file() if hasattr(encoder, "taps") else None
+    return SetLabeler(RegionExtractor(encoder, imagenet=imagenet), cfg.unsure_below,
+                      description=f"co-segmentation of the tagged set on {type(encoder).__name__} regions "
+                                  f"(SLIC superpixels; {NO_CLIP})")
 
 
 def build_refiner(cfg: LabelingConfig, sam_builders: Mapping[str, Callable[..., nn.Module]] | None = None) -> Refiner:
@@ -126,7 +120,7 @@ def build_refiner(cfg: LabelingConfig, sam_builders: Mapping[str, Callable[..., 
 
 
 def build_labeler(cfg: LabelingConfig, encoder_factory: EncoderFactory | None = None,
-                  sam_builders: Mapping[str, Callable[..., nn.Module]] | None = None) -> PseudoLabeler:
+                  sam_builders: Mapping[str, Callable[..., nn.Module]] | None = None) -> PseudoLabeler | SetLabeler:
     """A ``PseudoLabeler`` for ``cfg``.
 
     Args:
@@ -138,7 +132,10 @@ def build_labeler(cfg: LabelingConfig, encoder_factory: EncoderFactory | None = 
         WeightsUnavailableError: configured CLIP/SAM weights are missing or unreadable.
     """
     _check_configured_files(cfg)
-    labeler = PseudoLabeler(build_class_map_source(cfg, encoder_factory), build_refiner(cfg, sam_builders),
-                            cfg.unsure_below)
+    if not cfg.clip_pretrained:
+        labeler: PseudoLabeler | SetLabeler = build_set_labeler(cfg, encoder_factory)
+    else:
+        labeler = PseudoLabeler(ClipScorer.from_config(cfg.clip_model, cfg.clip_pretrained),
+                                build_refiner(cfg, sam_builders), cfg.unsure_below)
     log.info("pseudo-labeler sources: %s", labeler.sources)
     return labeler

@@ -7,7 +7,6 @@ tagged class in the order the tags were given; a mask is H×W uint8 of stable cl
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -58,12 +57,15 @@ class PseudoMask:
         confidence: H×W float32 in [0, 1] (margin between the best and second-best score).
         mean_confidence: mean of ``confidence`` over all pixels, in [0, 1].
         sources: which sources ran, e.g. {"class_map": "clip ViT-B-16 (file x.pt)", "refiner": "..."}.
+        proposal: H×W uint8 the most likely label of every pixel, unsure ones included (what
+            ``confidence`` is the probability of), or None.
     """
 
     labels: np.ndarray
     confidence: np.ndarray
     mean_confidence: float
     sources: dict[str, str]
+    proposal: np.ndarray | None = None
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
@@ -83,26 +85,3 @@ def image_key(image: np.ndarray) -> str:
     digest = hashlib.sha1(str(image.shape).encode())
     digest.update(np.ascontiguousarray(image).data)
     return digest.hexdigest()
-
-
-class LruCache:
-    """A small least-recently-used dict (per-image embeddings, superpixels, text embeddings)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[object, object] = OrderedDict()
-
-    def get(self, key: object) -> object | None:
-        if key not in self._items:
-            return None
-        self._items.move_to_end(key)
-        return self._items[key]
-
-    def put(self, key: object, value: object) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)

@@ -5,7 +5,9 @@ class-agnostic foundation model. Here each tagged class's (peak-normalised) map 
 (Kirillov et al., ICCV 2023) with a few positive points at its local maxima and the box of its
 thresholded region; of SAM's three multimask outputs the one that best agrees with the class map
 (predicted IoU × soft IoU with the map) is kept. The image embedding, SAM's expensive part, is
-cached per image content so a second pass (click-to-refine) only runs the light mask decoder.
+cached per image content so a second pass (click-to-refine) only runs the light mask decoder: the
+cache holds one ``SamPredictor`` per image (they share the model), each set with its public
+``set_image``, so no private field of the predictor is ever written.
 """
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from cachetools import LRUCache
 from torch import nn
 
 from ..domain.errors import WeightsUnavailableError
 from ..domain.records import BACKGROUND_ID
 from .fusion import check_clicks, peak_prompts, touched_components
-from .protocols import Click, LruCache, check_image, image_key
+from .protocols import Click, check_image, image_key
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +82,12 @@ class SamRefiner:
     def __init__(self, sam: nn.Module, description: str, max_points: int = 3, cache_size: int = 4) -> None:
         from segment_anything import SamPredictor
 
+        self.sam = sam
+        self._make_predictor = SamPredictor
         self.predictor = SamPredictor(sam)
         self.description = description
         self.max_points = max_points
-        self._cache = LruCache(cache_size)
+        self._cache: LRUCache = LRUCache(maxsize=cache_size)
         self.embed_calls = 0
 
     @classmethod
@@ -92,17 +97,15 @@ class SamRefiner:
         return cls(sam, f"sam {model_type} (file {Path(checkpoint).name})")
 
     def set_image(self, image: np.ndarray) -> None:
-        """Make ``image`` current in the predictor, restoring its embedding from the cache if seen."""
+        """Make ``image`` current: the cached predictor that embedded it, else a new one (``set_image``)."""
         key = image_key(check_image(image))
-        p = self.predictor
         cached = self._cache.get(key)
         if cached is None:
             self.embed_calls += 1
-            p.set_image(image)
-            self._cache.put(key, (p.features, p.original_size, p.input_size))
-            return
-        p.features, p.original_size, p.input_size = cached  # type: ignore[misc]
-        p.is_image_set = True
+            cached = self.predictor if not self.predictor.is_image_set else self._make_predictor(self.sam)
+            cached.set_image(image)
+            self._cache[key] = cached
+        self.predictor = cached
 
     def _predict(self, points: np.ndarray, labels: np.ndarray, box: np.ndarray | None,
                  guide: np.ndarray | None) -> np.ndarray:

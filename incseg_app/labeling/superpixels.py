@@ -2,7 +2,7 @@
 
 SLIC superpixels (Achanta et al., TPAMI 2012) over-segment the image into compact regions that
 follow colour edges; averaging each class map inside each superpixel snaps the coarse, blobby
-class maps (CLIP patches at stride 16, localiser CAMs at stride 8) to those edges, the
+class maps (CLIP patches at stride 16) to those edges, the
 "superpixel" alternative to SAM named in FMWISS's co-segmentation (Yu et al., CVPR 2023, Sec. 3.2).
 """
 from __future__ import annotations
@@ -11,13 +11,14 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+from cachetools import LRUCache
 from PIL import Image
 from skimage.segmentation import slic
 
 from ..domain.errors import ValidationError
 from ..domain.records import BACKGROUND_ID
 from .fusion import check_clicks
-from .protocols import Click, LruCache, check_image, image_key
+from .protocols import Click, check_image, image_key
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class SuperpixelRefiner:
         self.n_segments = max(1, int(n_segments))
         self.compactness = compactness
         self.work_side = work_side
-        self._cache = LruCache(cache_size)
+        self._cache: LRUCache = LRUCache(maxsize=cache_size)
         self.segment_calls = 0
         why = f" ({reason})" if reason else ""
         self.description = f"superpixels: SLIC, about {self.n_segments} regions per image{why}"
@@ -62,7 +63,7 @@ class SuperpixelRefiner:
             rows = np.arange(h) * small.shape[0] // h
             cols = np.arange(w) * small.shape[1] // w
             seg = seg[rows[:, None], cols[None, :]]
-        self._cache.put(key, seg)
+        self._cache[key] = seg
         return seg
 
     def refine(self, image: np.ndarray, maps: np.ndarray) -> np.ndarray:

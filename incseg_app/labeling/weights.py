@@ -25,9 +25,12 @@ def _file_line(role: str, path: str) -> tuple[bool, str]:
 def _clip_lines(cfg: LabelingConfig) -> list[str]:
     if not cfg.clip_pretrained:
         return [
-            "CLIP: not configured. Class maps come from the tag localiser fallback (WILSON-style): a small head "
-            "trained on your tagged images over the current model's frozen encoder; it needs a few tagged images "
-            "per class and is coarser than CLIP.",
+            "CLIP: not configured. The weight-free fallback makes pseudo-masks by co-segmenting your tagged set: "
+            "regions of the current model's frozen encoder (EfficientNet-Lite0 ImageNet features by default) are "
+            "classified by what images tagged with a class share and images without it lack, by the current "
+            "model's known classes and by an "
+            "objectness prior; masks you accept or correct teach it too (\"relabel drafts from my corrections\"). "
+            "A class tagged on (nearly) every image cannot be localised from tags alone: correct a few of its masks.",
             "To use CLIP: set --clip-model (an open_clip ViT name such as ViT-B-16) and --clip-pretrained to a local "
             "open_clip weights file (.safetensors, .bin or .pt state dict).",
         ]
@@ -40,8 +43,9 @@ def _clip_lines(cfg: LabelingConfig) -> list[str]:
 
 
 def _sam_lines(cfg: LabelingConfig) -> list[str]:
-    fallback = (f"Regions come from the superpixel fallback: about {cfg.superpixels} SLIC superpixels per image, "
-                "each taking the average class map inside it; click-to-refine adds or removes whole superpixels.")
+    fallback = ("Regions come from SLIC superpixels (without CLIP: those of the co-segmentation; with CLIP: about "
+                f"{cfg.superpixels} per image, each taking the average class map inside it); click-to-refine adds "
+                "or removes whole superpixels.")
     if not cfg.sam_checkpoint:
         return [f"SAM: not configured. {fallback}",
                 "To use SAM: set --sam-checkpoint to a Segment Anything checkpoint file (.pth state dict or "
@@ -58,4 +62,5 @@ def describe_weights(cfg: LabelingConfig) -> list[str]:
     """Human lines: what CLIP/SAM weights are configured or missing, what the fallback does, how to
     add weights, and the unsure threshold."""
     return _clip_lines(cfg) + _sam_lines(cfg) + [
-        f"Pixels whose confidence is below {cfg.unsure_below:.2f} are left unsure (shown as ignore) for review."]
+        f"Pixels whose confidence (the labeller's probability that the label is right) is below "
+        f"{cfg.unsure_below:.2f} are left unsure (shown as ignore) for review."]

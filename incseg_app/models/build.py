@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..domain.config import ModelConfig
-from ..domain.errors import ValidationError
+from ..domain.errors import ValidationError, WeightsUnavailableError
 from .decoder import ClassTokenDecoder
 from .encoders.base import Encoder
 from .segmenter import Segmenter
@@ -32,10 +32,20 @@ def build_efficientnet_lite0(cfg: ModelConfig) -> Encoder:
 
 
 def build_openclip_vit(cfg: ModelConfig) -> Encoder:
-    """Visual tower of open_clip ``cfg.clip_model`` (weights: ``cfg.clip_pretrained`` tag or file)."""
+    """Visual tower of open_clip ``cfg.clip_model``: weights from ``cfg.clip_pretrained`` (tag or file) when
+    ``cfg.pretrained``, else random (a checkpoint's state replaces them, so a saved version stays loadable
+    when the CLIP file has moved).
+
+    Raises:
+        WeightsUnavailableError: ``cfg.pretrained`` without ``clip_pretrained``, or weights that fail to load.
+    """
     from .encoders.openclip_vit import OpenCLIPViTEncoder
 
-    return OpenCLIPViTEncoder.from_config(cfg.clip_model, cfg.clip_pretrained)
+    if cfg.pretrained and not cfg.clip_pretrained:
+        raise WeightsUnavailableError(
+            f"the openclip_vit encoder ({cfg.clip_model}) is configured without weights: set --clip-pretrained "
+            "(or $INCSEG_CLIP_PRETRAINED) to an open_clip weights file, or use the efficientnet_lite0 encoder")
+    return OpenCLIPViTEncoder.from_config(cfg.clip_model, cfg.clip_pretrained if cfg.pretrained else "")
 
 
 ENCODER_BUILDERS: dict[str, Callable[[ModelConfig], Encoder]] = {

@@ -5,13 +5,21 @@ job writing meanwhile cannot tear it), ``blobs/ab/cdef...`` (every blob the snap
 and ``manifest.json`` (format, Alembic revision, and the sha256 and size of every other member).
 
 Import trusts nothing in the archive: member names must be exactly the manifest's (no ``../``, no
-absolute paths, nothing unlisted), every member is extracted into a hidden temp folder beside the
-target while its sha256 and size are checked, blobs must be named by their own hash and the database
-must pass ``PRAGMA integrity_check``; only then is the temp folder renamed to the target, so a bad
-archive leaves nothing visible. The target must not exist or be an empty folder.
+absolute paths, nothing unlisted), every member's size in the zip directory must be the manifest's and
+all of them must fit on the disk before anything is written; every member is extracted into a hidden
+temp folder beside the target while its sha256 and size are checked, blobs must be named by their own
+hash, the database must pass ``PRAGMA integrity_check`` and every blob it refers to must be in the
+archive; only then is the temp folder renamed to the target, so a bad archive leaves nothing visible.
+A damaged zip (bad CRC, truncated, altered bytes) is refused with a message naming the archive. The
+target must not exist or be an empty folder.
+
+Temp folders (``<store>/tmp/incseg-export-p<pid>-*`` for an export, ``.<target>.import-p<pid>-*``
+for a restore) are removed on every exit path; a killed run's are found by ``doctor`` and by the next
+restore into the same target.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -19,17 +27,15 @@ import os
 import re
 import shutil
 import sqlite3
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-
 from ..domain.errors import BadFileError, ValidationError
 from ..storage.db import alembic_config, current_revision, make_engine
-from .archives import safe_relative_name
+from .archives import ZIP_READ_ERRORS, open_zip, safe_relative_name
 from .context import DB_NAME, AppContext
+from .tempdirs import EXPORT_PREFIX, make_temp_dir, remove_tree, stale_temp_dirs, temp_dir
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +44,10 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _BLOB_MEMBER = re.compile(r"^blobs/([0-9a-f]{2})/([0-9a-f]{62})$")
 _CHUNK = 1 << 20
-_SHA_QUERIES = ("SELECT sha256 FROM images", "SELECT sha256 FROM masks", "SELECT sha256 FROM blob_refs",
+_SHA_QUERIES = ("SELECT sha256 FROM images", "SELECT sha256 FROM masks",
+                "SELECT confidence_sha256 FROM masks WHERE confidence_sha256 IS NOT NULL", "SELECT sha256 FROM blob_refs",
                 "SELECT checkpoint_sha256 FROM model_versions WHERE checkpoint_sha256 IS NOT NULL")
+RESTORE_GRACE_S = 15 * 60.0  # an unnamed leftover restore folder older than this is stale
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,8 @@ def export_store(ctx: AppContext, out: Path | str) -> BackupInfo:
                               f"up with pg_dump and copy the blob folder {ctx.blobs.root}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="incseg-export-", dir=out.parent) as tmp:
-        db_copy = Path(tmp) / DB_NAME
+    with temp_dir(EXPORT_PREFIX, ctx.root / "tmp") as tmp:  # holds a full database copy: owner-only
+        db_copy = tmp / DB_NAME
         shas = sorted(_snapshot_db(ctx.db.path, db_copy))
         missing = [sha for sha in shas if not ctx.blobs.exists(sha)]
         if missing:
@@ -99,24 +107,46 @@ def export_store(ctx: AppContext, out: Path | str) -> BackupInfo:
         files.update({f"blobs/{sha[:2]}/{sha[2:]}": (sha, ctx.blobs.path(sha).stat().st_size) for sha in shas})
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "alembic_revision": revision,
                     "files": {name: {"sha256": h, "size": n} for name, (h, n) in files.items()}}
-        partial = Path(tmp) / "store.zip"
+        partial = tmp / "store.zip"
         with zipfile.ZipFile(partial, "w", allowZip64=True) as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True), zipfile.ZIP_DEFLATED)
             zf.write(db_copy, DB_NAME, zipfile.ZIP_DEFLATED)
             for sha in shas:
                 zf.write(ctx.blobs.path(sha), f"blobs/{sha[:2]}/{sha[2:]}", zipfile.ZIP_STORED)
-        os.replace(partial, out)
+        _move_into_place(partial, out)
     total = sum(n for _, n in files.values())
     log.info("exported store %s to %s (%d blobs, %d bytes)", ctx.root, out, len(shas), total)
     return BackupInfo(out, len(shas), total, revision)
 
 
+def _move_into_place(partial: Path, out: Path) -> None:
+    """Rename the finished zip to ``out`` (copied beside it first when they are on different disks),
+    so ``out`` is complete or absent."""
+    try:
+        os.replace(partial, out)
+        return
+    except OSError:  # another file system: copy beside the target, then rename there
+        pass
+    beside = make_temp_dir(f".{out.name}.partial-", out.parent)
+    try:
+        shutil.copyfile(partial, beside / out.name)
+        os.replace(beside / out.name, out)
+    finally:
+        shutil.rmtree(beside, ignore_errors=True)
+
+
 def _read_manifest(zf: zipfile.ZipFile, name: str) -> dict[str, dict]:
     try:
-        raw = json.loads(zf.read(MANIFEST).decode("utf-8"))
+        info = zf.getinfo(MANIFEST)
     except KeyError:
         raise BadFileError(name, f"no {MANIFEST}: not an incseg store archive") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    if info.file_size > 1 << 30:
+        raise BadFileError(name, f"{MANIFEST} is {info.file_size / 2**20:,.0f} MiB: not an incseg store archive")
+    try:
+        raw = json.loads(zf.read(info).decode("utf-8"))
+    except ZIP_READ_ERRORS as exc:
+        raise BadFileError(name, f"{MANIFEST} cannot be read: the archive is damaged ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadFileError(name, f"{MANIFEST} is not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT or not isinstance(raw.get("files"), dict):
         raise BadFileError(name, "not an incseg store archive (wrong manifest format)")
@@ -138,6 +168,10 @@ def _check_names(zf: zipfile.ZipFile, files: dict[str, dict], name: str) -> list
                                                            "in a store archive)")
         if clean not in files:
             raise BadFileError(f"{name}:{info.filename}", "entry is not listed in the manifest")
+        expected = files[clean]
+        if not isinstance(expected, dict) or expected.get("size") != info.file_size:
+            raise BadFileError(f"{name}:{info.filename}", "its size in the zip differs from the manifest's "
+                                                           "(damaged or altered)")
     present = {i.filename for i in members}
     absent = sorted(set(files) - present)
     if absent:
@@ -152,13 +186,17 @@ def _extract_verified(zf: zipfile.ZipFile, info: zipfile.ZipInfo, expected: dict
     size = int(expected.get("size", -1))
     digest, written = hashlib.sha256(), 0
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with zf.open(info) as src, dest.open("wb") as out:
-        for chunk in iter(lambda: src.read(_CHUNK), b""):
-            written += len(chunk)
-            if written > size:
-                raise BadFileError(f"{name}:{info.filename}", "entry is larger than the manifest says")
-            digest.update(chunk)
-            out.write(chunk)
+    try:
+        with zf.open(info) as src, dest.open("wb") as out:
+            for chunk in iter(lambda: src.read(_CHUNK), b""):
+                written += len(chunk)
+                if written > size:
+                    raise BadFileError(f"{name}:{info.filename}", "entry is larger than the manifest says")
+                digest.update(chunk)
+                out.write(chunk)
+    except ZIP_READ_ERRORS as exc:
+        raise BadFileError(f"{name}:{info.filename}", f"cannot be read: the archive is damaged or incomplete "
+                                                       f"({exc})") from None
     if written != size:
         raise BadFileError(f"{name}:{info.filename}", f"entry is {written} bytes, the manifest says {size}")
     if digest.hexdigest() != expected.get("sha256"):
@@ -174,24 +212,28 @@ def import_store(archive: Path | str, target: Path | str) -> BackupInfo:
     archive, target = Path(archive), Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ValidationError(f"{target} is not empty: restore into a new or empty folder")
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BadFileError(archive.name, f"not a readable zip archive ({exc})") from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.import-", dir=target.parent))
-    try:
-        with zf:
-            files = _read_manifest(zf, archive.name)
-            members = _check_names(zf, files, archive.name)
+    for stale in stale_temp_dirs(target.parent, f".{glob.escape(target.name)}.import-*", RESTORE_GRACE_S):
+        log.warning("removing %s, left by a restore that was killed", stale)
+        remove_tree(stale)
+    with open_zip(archive) as zf:
+        files = _read_manifest(zf, archive.name)
+        members = _check_names(zf, files, archive.name)
+        need, free = sum(i.file_size for i in members), shutil.disk_usage(target.parent).free
+        if need > free:
+            raise BadFileError(archive.name, f"restores to {need / 2**20:,.0f} MiB but only {free / 2**20:,.0f} MiB "
+                                             f"are free in {target.parent}")
+        tmp = make_temp_dir(f".{target.name}.import-", target.parent)
+        try:
             total = sum(_extract_verified(zf, i, files[i.filename], tmp / i.filename, archive.name) for i in members)
-        _check_database(tmp / DB_NAME, archive.name)
-        if target.exists():
-            target.rmdir()
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            _check_database(tmp / DB_NAME, archive.name)
+            _check_complete(tmp, archive.name)
+            if target.exists():
+                target.rmdir()
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     engine = make_engine(target / DB_NAME)
     try:
         revision = current_revision(engine)
@@ -199,6 +241,22 @@ def import_store(archive: Path | str, target: Path | str) -> BackupInfo:
         engine.dispose()
     log.info("restored %s into %s (%d blobs)", archive, target, len(members) - 1)
     return BackupInfo(target, len(members) - 1, total, revision)
+
+
+def _check_complete(folder: Path, name: str) -> None:
+    """Every blob the restored database refers to was in the archive (an archive whose manifest was
+    rewritten without some blobs is incomplete, however consistent its hashes are)."""
+    con = sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True)
+    try:
+        shas = {row[0] for q in _SHA_QUERIES for row in con.execute(q)}
+    except sqlite3.DatabaseError as exc:
+        raise BadFileError(f"{name}:{DB_NAME}", f"not a readable incseg database ({exc})") from None
+    finally:
+        con.close()
+    absent = sorted(sha for sha in shas if not (folder / "blobs" / sha[:2] / sha[2:]).is_file())
+    if absent:
+        raise BadFileError(name, f"the archive is incomplete: its database refers to {len(absent)} blob(s) it "
+                                 f"does not hold, e.g. {absent[0]}")
 
 
 def _check_database(db: Path, name: str) -> None:
@@ -214,6 +272,8 @@ def _check_database(db: Path, name: str) -> None:
         raise BadFileError(f"{name}:{DB_NAME}", f"not a readable incseg database ({exc})") from None
     if result != ["ok"]:
         raise BadFileError(f"{name}:{DB_NAME}", f"database integrity check failed: {result[0]}")
+    from alembic.script import ScriptDirectory
+
     known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if not revisions or revisions[0] not in known:
         raise BadFileError(f"{name}:{DB_NAME}", f"schema revision {revisions[:1]} is unknown to this incseg "

@@ -1,7 +1,10 @@
 """Class definitions: create, rename, recolour, set prompts, archive, list with counts.
 
 Class ids are stable (1..254, never reused) because masks store them as pixel values; colours are
-unique because the mask editor maps brush colours back to ids.
+unique because the mask editor maps brush colours back to ids. Names are stored NFKC-normalised and
+compared by ``domain.names.name_key`` (normalised case-fold); names a reader cannot see or tell apart
+(invisible, format or bidi characters, mixed Latin/Greek/Cyrillic) and digit-only names are refused,
+so a digit string always means a class id, in every command.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..domain.errors import DuplicateError, NotFoundError, ValidationError
+from ..domain.names import name_key, name_problem, normalize_name
 from ..domain.records import MAX_CLASS_ID, ClassDef
 from ..storage.repositories import ClassRepo
 from .context import AppContext
@@ -31,15 +35,17 @@ class ClassSummary:
 
 
 def clean_name(name: str) -> str:
-    """Trimmed class name; ValidationError when empty, too long, reserved or with control characters."""
-    cleaned = " ".join((name or "").split())
+    """NFKC-normalised, trimmed class name; ValidationError when empty, too long, reserved, digit-only,
+    or holding characters a reader cannot see or tell apart (see ``domain.names.name_problem``)."""
+    cleaned = normalize_name(name)
     if not cleaned:
         raise ValidationError("a class name cannot be empty")
     if len(cleaned) > MAX_NAME_LEN:
         raise ValidationError(f"class name {cleaned[:20]!r}... is longer than {MAX_NAME_LEN} characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
-        raise ValidationError(f"class name {cleaned!r} contains control characters")
-    if cleaned.casefold() in RESERVED_NAMES:
+    problem = name_problem(cleaned)
+    if problem:
+        raise ValidationError(f"class name {cleaned!r} {problem}")
+    if name_key(cleaned) in RESERVED_NAMES:
         raise ValidationError(f"class name {cleaned!r} is reserved (0 = background, 255 = ignore)")
     return cleaned
 
@@ -78,10 +84,20 @@ def _check_unique(repo: ClassRepo, name: str, color: str | None, self_id: int | 
             raise DuplicateError(f"colour {color} is already used by class {owner.name!r}")
 
 
-def add_class(repo: ClassRepo, name: str, color: str | None = None, prompts: Sequence[str] = ()) -> ClassDef:
-    """Create a class inside an open unit of work (used by dataset import too)."""
+def add_class(repo: ClassRepo, name: str, color: str | None = None, prompts: Sequence[str] = (),
+              class_id: int | None = None) -> ClassDef:
+    """Create a class inside an open unit of work (used by dataset import too).
+
+    ``class_id``: a specific unused id in 1..254 (a dataset import keeping its category ids); default
+    the next id after the largest one.
+    """
     name = clean_name(name)
-    new_id = repo.next_id()
+    next_id = repo.next_id()  # also serialises class creation on PostgreSQL
+    if class_id is not None:
+        if not 1 <= class_id <= MAX_CLASS_ID or repo.get(class_id) is not None:
+            raise ValidationError(f"cannot create {name!r} with id {class_id}: not a free class id in "
+                                  f"1..{MAX_CLASS_ID}")
+    new_id = class_id if class_id is not None else next_id
     if new_id > MAX_CLASS_ID:
         raise ValidationError(f"cannot create {name!r}: the store already has {MAX_CLASS_ID} classes")
     color = clean_color(color) if color else next_free_color(repo, new_id)
@@ -95,12 +111,17 @@ def create_class(ctx: AppContext, name: str, color: str | None = None, prompts: 
         return add_class(ClassRepo(s), name, color, prompts)
 
 
-def find_class(repo: ClassRepo, ref: int | str) -> ClassDef:
-    """A class by id or by name (case-insensitive); NotFoundError otherwise."""
+def lookup_class(repo: ClassRepo, ref: int | str) -> ClassDef | None:
+    """A class by id (an int or a digit string: class names are never digit-only) or by name
+    (normalised, case-insensitive); None when there is none."""
     if isinstance(ref, numbers.Integral) or (isinstance(ref, str) and ref.strip().isdigit()):
-        found = repo.get(int(ref))
-    else:
-        found = repo.get_by_name(str(ref))
+        return repo.get(int(ref))
+    return repo.get_by_name(str(ref))
+
+
+def find_class(repo: ClassRepo, ref: int | str) -> ClassDef:
+    """``lookup_class``, NotFoundError when there is no such class."""
+    found = lookup_class(repo, ref)
     if found is None:
         raise NotFoundError(f"no class {ref!r}")
     return found

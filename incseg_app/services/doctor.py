@@ -5,18 +5,26 @@ Checks: SQLite ``PRAGMA integrity_check`` and ``foreign_key_check``; every blob 
 has the sha256 it is named by); blobs no row points at (orphans of a crash between writing a blob and
 its row) and ``.tmp-*`` files of interrupted blob writes; QUEUED/RUNNING jobs whose process is gone;
 TRAINING versions whose job is not running any more (or, trained inline without a job row, that
-are older than a day); an active version that is not READY.
+are older than a day); an active version that is not READY; imports whose process died (dead write
+leases) and temp folders left by killed exports, restores and dataset-zip imports.
 
-Repair only ever deletes unreferenced files and changes statuses: orphan blobs and temp files are
-removed, stale jobs become INTERRUPTED, TRAINING versions of dead jobs FAILED, a bad active-version
-setting is cleared. A blob a row points at, an image, a mask or a version row is never deleted; a
-missing or corrupt blob is reported for the user to restore from a backup.
+Live work is never touched: blobs younger than the grace period (``DEFAULT_GRACE_S``) are not called
+orphans, and while an import, upload or job is running (a live lease or job) no blob is, since a
+running import writes all its blobs before the rows that use them. ``repair_store`` is refused while
+any of them runs, and plain ``check_store`` says so instead of asking for a repair.
+
+Repair only ever deletes unreferenced files and changes statuses: orphan blobs, temp files and stale
+temp folders are removed, stale jobs become INTERRUPTED, TRAINING versions of dead jobs FAILED, dead
+leases are released, a bad active-version setting is cleared. A blob a row points at, an image, a
+mask or a version row is never deleted; a missing or corrupt blob is reported for the user to
+restore from a backup.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,8 +36,9 @@ from ..domain.enums import VersionStatus
 from ..domain.errors import ConflictError
 from ..storage.orm import MaskRow, utcnow
 from ..storage.repositories import ImageRepo, JobRepo, SettingsRepo, VersionRepo
-from . import jobs
+from . import jobs, leases
 from .context import AppContext, referenced_shas
+from .tempdirs import DATASET_PREFIX, EXPORT_PREFIX, remove_tree, stale_temp_dirs
 from .features import FOLDER as FEATURE_CACHE
 from .versions import ACTIVE_KEY
 
@@ -37,6 +46,7 @@ log = logging.getLogger(__name__)
 
 TEMP_PREFIX = ".tmp-"
 INLINE_STALE_S = 24 * 3600  # a TRAINING version without a job row is presumed dead after this long
+DEFAULT_GRACE_S = 15 * 60.0  # files younger than this may belong to a write in progress: never touched
 
 
 @dataclass
@@ -52,12 +62,22 @@ class DoctorReport:
     dead_versions: list[int] = field(default_factory=list)  # TRAINING versions whose job is not running
     bad_active: str | None = None
     resumable: list[Path] = field(default_factory=list)  # per-epoch training states kept for resume
+    live_work: list[str] = field(default_factory=list)  # imports/uploads/jobs running now (not problems)
+    recent_blobs: int = 0  # unreferenced blobs left alone: young, or written while live work runs
+    dead_leases: list[str] = field(default_factory=list)  # imports whose process died part-way
+    stale_dirs: list[Path] = field(default_factory=list)  # temp folders of killed exports/restores/imports
     repaired: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not (self.integrity or self.missing_blobs or self.corrupt_blobs or self.orphan_blobs
-                    or self.temp_files or self.stale_jobs or self.dead_versions or self.bad_active)
+                    or self.temp_files or self.stale_jobs or self.dead_versions or self.bad_active
+                    or self.dead_leases or self.stale_dirs)
+
+    @property
+    def busy(self) -> bool:
+        """Work is running: repair is refused until it ends."""
+        return bool(self.live_work)
 
     def lines(self) -> list[str]:
         """Human lines, one per finding, then what was repaired."""
@@ -69,6 +89,13 @@ class DoctorReport:
         out += [f"job {j} is queued/running but its process is gone" for j in self.stale_jobs]
         out += [f"version {v} is still 'training' but its job is not running" for v in self.dead_versions]
         out += [f"active version: {self.bad_active}"] if self.bad_active else []
+        out += [f"import stopped part-way (its process is gone): {d}; run it again to add the rest"
+                for d in self.dead_leases]
+        out += [f"temp folder left by a killed process: {p}" for p in self.stale_dirs]
+        out += [f"running now: {w}" for w in self.live_work]
+        if self.recent_blobs:
+            out.append(f"{self.recent_blobs} unreferenced blob(s) left alone: written in the last "
+                       "minutes or while work is running (a write in progress)")
         out += [f"resumable training state kept: {p}" for p in self.resumable]
         out += [f"repaired: {r}" for r in self.repaired]
         return out
@@ -96,9 +123,12 @@ def database_problems(db_path: Path) -> list[str]:
 
 def _missing(ctx: AppContext, verify_hashes: bool, report: DoctorReport) -> None:
     with ctx.unit_of_work() as s:
-        owners = [(f"image {i.id} ({i.original_name})", i.sha256) for i in ImageRepo(s).list()]
+        owners = [(f"image {i} ({name})", sha) for i, name, sha in ImageRepo(s).owners()]
         owners += [(f"mask revision {mid} of image {img}", sha)
                    for mid, img, sha in s.execute(select(MaskRow.id, MaskRow.image_id, MaskRow.sha256))]
+        owners += [(f"confidence map of mask revision {mid} of image {img}", sha)
+                   for mid, img, sha in s.execute(select(MaskRow.id, MaskRow.image_id, MaskRow.confidence_sha256)
+                                                  .where(MaskRow.confidence_sha256.is_not(None)))]
         vrepo = VersionRepo(s)
         for v in vrepo.list():
             shas = vrepo.blob_refs(v.id) | ({v.checkpoint_sha256} if v.checkpoint_sha256 else set())
@@ -123,15 +153,42 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files(ctx: AppContext, report: DoctorReport) -> None:
+def _files(ctx: AppContext, report: DoctorReport, grace_s: float) -> None:
     with ctx.unit_of_work() as s:
         used = referenced_shas(s)
-    report.orphan_blobs = [sha for sha in ctx.blobs.iter_shas() if sha not in used]
-    report.temp_files = sorted(p for p in ctx.blobs.root.rglob(f"{TEMP_PREFIX}*") if p.is_file())
+    cutoff = time.time() - grace_s
+    for sha in ctx.blobs.iter_shas():
+        if sha in used:
+            continue
+        if report.busy or _mtime(ctx.blobs.path(sha)) > cutoff:
+            report.recent_blobs += 1
+        else:
+            report.orphan_blobs.append(sha)
+    temp = sorted(p for p in ctx.blobs.root.rglob(f"{TEMP_PREFIX}*") if p.is_file())
     work = ctx.root / "work"
     if work.is_dir():
         report.resumable = sorted(p for p in work.iterdir() if p.is_dir() and p.name != FEATURE_CACHE)
-        report.temp_files += sorted(p for p in work.rglob(".*.tmp") if p.is_file())
+        temp += sorted(p for p in work.rglob(".*.tmp") if p.is_file())
+    report.temp_files = [p for p in temp if not report.busy and _mtime(p) <= cutoff]
+    report.stale_dirs = (stale_temp_dirs(ctx.root / "tmp", f"{EXPORT_PREFIX}*", grace_s)
+                         + stale_temp_dirs(Path(tempfile.gettempdir()), f"{DATASET_PREFIX}*", grace_s)
+                         + stale_temp_dirs(ctx.root.parent, ".*.import-p*", grace_s))  # restores beside it
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile
+        return time.time()
+
+
+def _live_work(ctx: AppContext, report: DoctorReport) -> None:
+    """Running imports/uploads (live leases) and jobs of live processes; dead leases."""
+    stale = {j.id for j in jobs.find_stale_jobs(ctx)}
+    report.live_work = [f"job {j.id} ({j.kind.value}, {j.status.value})"
+                        for j in jobs.list_jobs(ctx, active_only=True) if j.id not in stale]
+    for lease in leases.list_leases(ctx):
+        (report.live_work if leases.is_live(lease) else report.dead_leases).append(leases.describe(lease))
 
 
 def _statuses(ctx: AppContext, report: DoctorReport) -> None:
@@ -154,35 +211,41 @@ def _statuses(ctx: AppContext, report: DoctorReport) -> None:
                 report.bad_active = f"setting points at version {active}, which is {state}"
 
 
-def check_store(ctx: AppContext, verify_hashes: bool = False) -> DoctorReport:
-    """Inspect the store (nothing is written); ``verify_hashes`` re-reads every referenced blob."""
+def check_store(ctx: AppContext, verify_hashes: bool = False, grace_s: float = DEFAULT_GRACE_S) -> DoctorReport:
+    """Inspect the store (nothing is written); ``verify_hashes`` re-reads every referenced blob;
+    files younger than ``grace_s`` seconds are not reported (a write may be about to use them)."""
     report = DoctorReport(integrity=database_problems(ctx.db.path) if ctx.db.path else [])
     if any("damaged" in p or "cannot be opened" in p for p in report.integrity):
         return report  # the ORM cannot be trusted on a malformed file
+    _live_work(ctx, report)
     _missing(ctx, verify_hashes, report)
-    _files(ctx, report)
+    _files(ctx, report, grace_s)
     _statuses(ctx, report)
     return report
 
 
-def repair_store(ctx: AppContext, grace_s: float = 0.0, verify_hashes: bool = False) -> DoctorReport:
+def repair_store(ctx: AppContext, grace_s: float = DEFAULT_GRACE_S, verify_hashes: bool = False) -> DoctorReport:
     """Check, then repair what is safe (see the module docstring); returns the report of the check
-    with ``repaired`` filled in. Files younger than ``grace_s`` seconds are kept (a write in
-    progress in another process). Refused while a job of a live process is running."""
-    stale = {j.id for j in jobs.find_stale_jobs(ctx)}
-    for job in jobs.list_jobs(ctx, active_only=True):
-        if job.id not in stale:
-            raise ConflictError(f"job {job.id} ({job.kind.value}) is {job.status.value} in a live process; "
-                                "run the repair when it has finished or been cancelled")
-    report = check_store(ctx, verify_hashes)
+    with ``repaired`` filled in. Refused (ConflictError) while an import, upload or job is running;
+    files younger than ``grace_s`` seconds are kept."""
+    report = check_store(ctx, verify_hashes, grace_s)
+    if report.busy:
+        raise ConflictError(f"{report.live_work[0]} is running in a live process; run the repair when it has "
+                            "finished or been cancelled (nothing was changed)")
     if report.integrity:
         report.repaired.append("nothing: the database itself is damaged; restore it with import-store")
         return report
     for job in jobs.interrupt_stale_jobs(ctx):
         report.repaired.append(f"job {job.id} marked interrupted")
+    for lease in leases.release_dead_leases(ctx):
+        report.repaired.append(f"lease {lease.id} of a dead import released ({lease.done:,} of {lease.total:,} "
+                               "item(s) had been committed)")
     _fail_dead_versions(ctx, report)
     cutoff = time.time() - grace_s
     with ctx.unit_of_work(write=True, exclusive=True) as s:  # no row can start using an orphan meanwhile
+        if leases.live_leases(ctx):
+            raise ConflictError("an import started while the repair was checking; run the repair when it has "
+                                "finished")
         used = referenced_shas(s)
         for sha in report.orphan_blobs:
             path = ctx.blobs.path(sha)
@@ -193,6 +256,9 @@ def repair_store(ctx: AppContext, grace_s: float = 0.0, verify_hashes: bool = Fa
         if path.is_file() and path.stat().st_mtime <= cutoff:
             path.unlink(missing_ok=True)
             report.repaired.append(f"temp file {path.name} deleted")
+    for folder in report.stale_dirs:
+        if remove_tree(folder):
+            report.repaired.append(f"temp folder {folder} deleted")
     log.info("doctor repaired %d thing(s) in %s", len(report.repaired), ctx.root)
     return report
 

@@ -3,22 +3,25 @@
 Writes ``<out>/SegmentationClass/<name>.png``, optionally ``<out>/JPEGImages/<name>.<ext>`` with
 the original image bytes, and ``<out>/classes.json`` (names by id, null for unused ids,
 ``background_index`` 0), so the folder can be imported again with ``datasets.import_dataset``.
+``export_archive`` writes either format (VOC here, COCO in ``services.coco``) with the images as one
+zip, which is what the web UI offers for download.
 """
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..domain.enums import ReviewStatus, Split
+from ..domain.errors import ValidationError
 from ..domain.records import IGNORE_ID
+from ..storage.repositories import ImageRepo
 from .classes import list_classes
 from .context import AppContext
-from .images import get_image
 from .imageio import decode_mask, encode_palette_png, hex_to_rgb
-from .masks import labelled_masks
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ class ExportReport:
     images: int
 
 
-def _unique_stem(name: str, image_id: int, used: set[str]) -> str:
+def unique_stem(name: str, image_id: int, used: set[str]) -> str:
     stem = PurePosixPath(name).stem.replace(" ", "_") or f"image_{image_id}"
     if stem in used:
         stem = f"{stem}_{image_id}"
@@ -46,12 +49,12 @@ def export_masks(ctx: AppContext, out_dir: Path | str, split: Split | None = Non
     (out / "SegmentationClass").mkdir(parents=True, exist_ok=True)
     classes = list_classes(ctx)
     colors = {c.id: hex_to_rgb(c.color) for c in classes}
-    revisions = labelled_masks(ctx, split, statuses)
+    with ctx.unit_of_work() as s:  # images and their masks in two queries, not one per image
+        pairs = ImageRepo(s).labelled(Split(split) if split else None, tuple(ReviewStatus(x) for x in statuses))
     used: set[str] = set()
     n_images = 0
-    for i, rev in enumerate(revisions):
-        image = get_image(ctx, rev.image_id)
-        stem = _unique_stem(image.original_name, image.id, used)
+    for i, (rev, image, _) in enumerate(pairs):
+        stem = unique_stem(image.original_name, image.id, used)
         mask = decode_mask(ctx.blobs.get_bytes(rev.sha256), f"mask revision {rev.id}", 2**31, 2**31)
         (out / "SegmentationClass" / f"{stem}.png").write_bytes(encode_palette_png(mask, colors))
         if with_images:
@@ -60,7 +63,7 @@ def export_masks(ctx: AppContext, out_dir: Path | str, split: Split | None = Non
             (out / "JPEGImages" / f"{stem}{suffix}").write_bytes(ctx.blobs.get_bytes(image.sha256))
             n_images += 1
         if progress:
-            progress((i + 1) / len(revisions), f"exported {stem}")
+            progress((i + 1) / len(pairs), f"exported {stem}")
     max_id = max((c.id for c in classes), default=0)
     names: list[str | None] = [None] * (max_id + 1)
     names[0] = "background"
@@ -68,5 +71,25 @@ def export_masks(ctx: AppContext, out_dir: Path | str, split: Split | None = Non
         names[c.id] = c.name
     (out / "classes.json").write_text(json.dumps({"classes": names, "background_index": 0,
                                                   "ignore_index": IGNORE_ID}, indent=1), encoding="utf-8")
-    log.info("exported %d masks to %s", len(revisions), out)
-    return ExportReport(out, len(revisions), n_images)
+    log.info("exported %d masks to %s", len(pairs), out)
+    return ExportReport(out, len(pairs), n_images)
+
+
+EXPORT_FORMATS = ("voc", "coco")
+
+
+def export_archive(ctx: AppContext, work_dir: Path | str, fmt: str = "voc", split: Split | None = None,
+                   statuses: Sequence[ReviewStatus] = (ReviewStatus.ACCEPTED,),
+                   progress: Callable[[float, str], None] | None = None) -> Path:
+    """Export masks and images in ``fmt`` ("voc" or "coco") into ``work_dir`` and zip them:
+    returns ``<work_dir>/incseg-<fmt>.zip`` (its folder imports again with ``datasets.import_dataset``)."""
+    from .coco import export_coco
+
+    if fmt not in EXPORT_FORMATS:
+        raise ValidationError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    folder = Path(work_dir) / f"incseg-{fmt}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    writer = export_coco if fmt == "coco" else export_masks
+    writer(ctx, folder, split, statuses, with_images=True, progress=progress)
+    return Path(shutil.make_archive(str(folder), "zip", root_dir=folder.parent, base_dir=folder.name))

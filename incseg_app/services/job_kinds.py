@@ -44,14 +44,23 @@ def _train(ctx: AppContext, params: dict[str, Any], control: "JobControl") -> di
 
 
 def _pseudo_label(ctx: AppContext, params: dict[str, Any], control: "JobControl") -> dict[str, Any]:
-    from .labeling import pseudo_label
+    from .labeling import pseudo_label, relabel_from_corrections
 
+    if params.get("from_corrections"):
+        return relabel_from_corrections(ctx, control)
     return pseudo_label(ctx, control, bool(params.get("redo_rejected", False)))
+
+
+def _rank_drafts(ctx: AppContext, params: dict[str, Any], control: "JobControl") -> dict[str, Any]:
+    from .review_editor import score_drafts
+
+    return score_drafts(ctx, control)
 
 
 JOB_FUNCTIONS: dict[JobKind, JobFunction] = {
     JobKind.TRAIN: _train,
     JobKind.PSEUDO_LABEL: _pseudo_label,
+    JobKind.EVALUATE: _rank_drafts,  # the review queue's "rank drafts against the model"
 }
 
 

@@ -1,10 +1,13 @@
-"""Pseudo-labelling through the store: which weights run, the labelling job, click-to-refine.
+"""Pseudo-labelling through the store: which weights run, the labelling jobs, click-to-refine.
 
 ``pseudo_label`` labels every image (train or val) that has tags and no mask yet (or, on request, whose
-pseudo-mask was rejected), writing ``pseudo`` revisions in ``to_review`` status with their mean
-confidence; images are committed one by one, so a cancelled or interrupted job resumes where it
-stopped. Without CLIP weights the class maps come from a WILSON-style tag localiser trained here on
-the store's tagged images, on the active version's encoder (or the configured pretrained encoder).
+pseudo-mask was rejected), writing ``pseudo`` revisions in ``to_review`` status with their per-pixel
+confidence map and its mean (the review queue's "most likely wrong first" score: the expected share
+of right pixels); images are committed one by one, so a cancelled or interrupted job resumes where it
+stopped. Without CLIP weights the labeller co-segments the whole tagged set (``labeling.SetLabeler``):
+it is fitted here on the store's tagged images, the active version's known classes and every mask a
+reviewer accepted or corrected. ``relabel_from_corrections`` refits it and relabels the drafts still
+to review (never a reviewed mask).
 """
 from __future__ import annotations
 
@@ -12,26 +15,23 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-from torch import nn
 
-from ..domain.config import ModelConfig
-from ..domain.enums import JobKind, MaskKind, ReviewStatus, Split
-from ..domain.errors import NotFoundError, ValidationError
+from ..domain.enums import JobKind, MaskKind, ReviewStatus
+from ..domain.errors import ConflictError, NotFoundError, ValidationError
 from ..domain.records import Job
 from ..labeling import build_labeler, describe_weights
 from ..labeling.labeler import PseudoLabeler, build_refiner
-from ..models.build import ENCODER_BUILDERS
+from ..labeling.set_labeler import SetLabeler
 from . import masks as mask_service
-from . import versions
 from .classes import list_classes
 from .context import AppContext
 from .images import get_image, list_images, read_image
+from .labeling_set import REVIEWED, encoder_factory, fit_set_labeler, known_background, localisation_warnings
 from .runner import JobControl, Launcher
-from ..training.evaluate import predict_probabilities
-from ..training.step import select_device
-from .store_data import load_version_model
 
 log = logging.getLogger(__name__)
+__all__ = ["localisation_warnings", "pseudo_label", "relabel_from_corrections", "refine_click",
+           "start_pseudo_labeling", "start_relabel_from_corrections", "weight_status"]
 
 
 def weight_status(ctx: AppContext) -> list[str]:
@@ -39,92 +39,76 @@ def weight_status(ctx: AppContext) -> list[str]:
     return describe_weights(ctx.ml.labeling)
 
 
-def _encoder_factory(ctx: AppContext):
-    """The localiser's frozen encoder: the active version's (it knows this store's images) or a fresh
-    one of the configured kind (EfficientNet-Lite0 with ImageNet weights by default)."""
-    def build() -> nn.Module:
-        active = versions.active_version(ctx)
-        if active is not None and active.checkpoint_sha256:
-            model, _ = load_version_model(ctx, active)
-            return model.encoder
-        cfg: ModelConfig = ctx.ml.model
-        return ENCODER_BUILDERS[cfg.encoder](cfg)
-    return build
-
-
-def _targets(ctx: AppContext, redo_rejected: bool) -> list[int]:
+def _targets(ctx: AppContext, redo_rejected: bool, drafts: bool) -> list[int]:
+    """Tagged images without a mask, plus rejected pseudo-masks (``redo_rejected``) and pseudo-masks
+    still to review (``drafts``)."""
     heads = mask_service.head_masks(ctx)
     out = []
     for image in list_images(ctx):
         head = heads.get(image.id)
         if not image.tags:
             continue
-        if head is None or (redo_rejected and head.kind == MaskKind.PSEUDO and head.status == ReviewStatus.REJECTED):
+        pseudo = head is not None and head.kind == MaskKind.PSEUDO
+        if (head is None or (redo_rejected and pseudo and head.status == ReviewStatus.REJECTED)
+                or (drafts and pseudo and head.status == ReviewStatus.TO_REVIEW)):
             out.append(image.id)
     return out
 
 
-def _fit(ctx: AppContext, labeler: PseudoLabeler, control: JobControl | None) -> None:
-    """Train the tag localiser on every tagged train image (no-op with CLIP)."""
-    if not labeler.needs_fit:
-        return
-    ids = {c.name: c.id for c in list_classes(ctx)}
-    tagged = [im for im in list_images(ctx, split=Split.TRAIN) if im.tags]
-    class_ids = sorted({ids[t] for im in tagged for t in im.tags if t in ids})
-    if not class_ids:
-        raise ValidationError("no tagged training images: tag images with their classes first")
-    if control is not None:
-        control.progress(0.02, f"training the tag localiser on {len(tagged)} tagged image(s)")
-    tags = np.zeros((len(tagged), len(class_ids)), dtype=np.float32)
-    col = {c: k for k, c in enumerate(class_ids)}
-    for n, im in enumerate(tagged):
-        for t in im.tags:
-            if t in ids:
-                tags[n, col[ids[t]]] = 1.0
-    images = [read_image(ctx, im.id) for im in tagged]
-    labeler.fit(images, tags, class_ids, epochs=ctx.ml.localizer_epochs)
-
-
-def pseudo_label(ctx: AppContext, control: JobControl | None = None, redo_rejected: bool = False) -> dict:
-    """Label the tagged images that have no mask; returns counts and which sources ran."""
-    targets = _targets(ctx, redo_rejected)
-    labeler = build_labeler(ctx.ml.labeling, _encoder_factory(ctx))
-    if not targets:
-        return {"labelled": 0, "sources": labeler.sources, "message": "no tagged image without a mask"}
-    _fit(ctx, labeler, control)
-    prompts = {c.name: (c.id, c.prompts or (c.name,)) for c in list_classes(ctx)}
+def _label_all(ctx: AppContext, labeler: PseudoLabeler | SetLabeler, targets: list[int],
+               control: JobControl | None) -> int:
+    """Label ``targets`` one by one, each saved (and committed) as a new pseudo revision to review."""
+    classes = {c.name: (c.id, c.prompts or (c.name,)) for c in list_classes(ctx)}
     done = 0
     for n, image_id in enumerate(targets):
         if control is not None:
             control.check_cancel()
-            control.progress(0.1 + 0.9 * n / len(targets), f"pseudo-labelling image {n + 1}/{len(targets)}")
-        tags = [prompts[t] for t in get_image(ctx, image_id).tags if t in prompts]
+            control.progress(0.4 + 0.6 * n / len(targets), f"pseudo-labelling image {n + 1}/{len(targets)}")
+        head = mask_service.head_mask(ctx, image_id)
+        if head is not None and head.status in REVIEWED:
+            continue  # a reviewer got there first: never overwrite their mask
+        tags = [classes[t] for t in get_image(ctx, image_id).tags if t in classes]
         if not tags:
             continue
         image = read_image(ctx, image_id)
-        result = labeler.label(image, tags, _known_background(ctx, image, {cid for cid, _ in tags}))
-        head = mask_service.head_mask(ctx, image_id)
-        mask_service.save_mask(ctx, image_id, result.labels, MaskKind.PSEUDO, ReviewStatus.TO_REVIEW,
-                               expected_parent_id=head.id if head else None, author="pseudo-labeller",
-                               confidence=float(np.clip(result.mean_confidence, 0.0, 1.0)),
-                               source=" + ".join(result.sources.values()))
+        result = labeler.label(image, tags, known_background(ctx, image, {cid for cid, _ in tags}))
+        try:
+            mask_service.save_mask(ctx, image_id, result.labels, MaskKind.PSEUDO, ReviewStatus.TO_REVIEW,
+                                   expected_parent_id=head.id if head else None, author="pseudo-labeller",
+                                   source=" + ".join(result.sources.values())[:128],
+                                   confidence_map=np.clip(result.confidence, 0.0, 1.0))
+        except ConflictError:
+            log.info("image %d changed while it was being labelled; left as the reviewer saved it", image_id)
+            continue
         done += 1
-    return {"labelled": done, "sources": labeler.sources}
+    return done
 
 
-def _known_background(ctx: AppContext, image: np.ndarray, tagged: set[int]) -> np.ndarray | None:
-    """H×W evidence in [0, 1] that a pixel is none of the tagged classes: the active version's
-    probability of the classes it already knows that the image is not tagged with (WILSON, Cermelli
-    et al. CVPR 2022, Sec. 3.2, uses the old model to tell the localiser where background is)."""
-    active = versions.active_version(ctx)
-    if active is None or not active.checkpoint_sha256:
-        return None
-    model, ckpt = load_version_model(ctx, active)
-    known = [ch for ch, cid in enumerate(ckpt.class_ids) if cid != 0 and cid not in tagged]
-    if not known:
-        return None
-    probs = predict_probabilities(model, image, select_device(ctx.ml.train.device), ctx.ml.eval_max_side)
-    return probs[known].sum(0).clamp(0, 1).numpy()
+def pseudo_label(ctx: AppContext, control: JobControl | None = None, redo_rejected: bool = False,
+                 from_corrections: bool = False) -> dict:
+    """Label the tagged images that have no mask (and rejected ones with ``redo_rejected``; every
+    draft still to review with ``from_corrections``); returns counts, sources and localisation warnings."""
+    targets = _targets(ctx, redo_rejected, drafts=from_corrections)
+    labeler = build_labeler(ctx.ml.labeling, encoder_factory(ctx))
+    warnings = localisation_warnings(ctx)
+    if not targets:
+        return {"labelled": 0, "sources": labeler.sources, "message": "no tagged image without a mask",
+                "warnings": warnings}
+    fitted = 0
+    if isinstance(labeler, SetLabeler):
+        fitted = fit_set_labeler(ctx, labeler, control)
+    done = _label_all(ctx, labeler, targets, control)
+    return {"labelled": done, "sources": labeler.sources, "fitted_on": fitted, "warnings": warnings}
+
+
+def relabel_from_corrections(ctx: AppContext, control: JobControl | None = None) -> dict:
+    """Refit the labeller with every accepted or corrected mask and relabel the drafts still to review."""
+    reviewed = [m for m in mask_service.labelled_masks(ctx) if m.status in REVIEWED]
+    tagged = {im.id for im in list_images(ctx) if im.tags}
+    if not any(m.image_id in tagged for m in reviewed):
+        raise ValidationError("no accepted or corrected mask of a tagged image yet: accept or correct a few "
+                              "masks first, then relabel the drafts from them")
+    return pseudo_label(ctx, control, from_corrections=True)
 
 
 def start_pseudo_labeling(ctx: AppContext, runner: Launcher, redo_rejected: bool = False) -> Job:
@@ -132,6 +116,15 @@ def start_pseudo_labeling(ctx: AppContext, runner: Launcher, redo_rejected: bool
     child process with ``ProcessJobRunner``); a missing configured weight file fails the job with a
     message naming the file."""
     return runner.launch(JobKind.PSEUDO_LABEL, {"redo_rejected": redo_rejected}, exclusive=True)
+
+
+def start_relabel_from_corrections(ctx: AppContext, runner: Launcher) -> Job:
+    """``relabel_from_corrections`` as a cancellable background job with progress (refused at once,
+    with ``ValidationError``, when nothing has been reviewed yet)."""
+    if not any(m.status in REVIEWED for m in mask_service.labelled_masks(ctx)):
+        raise ValidationError("no accepted or corrected mask yet: accept or correct a few masks first, then "
+                              "relabel the drafts from them")
+    return runner.launch(JobKind.PSEUDO_LABEL, {"from_corrections": True}, exclusive=True)
 
 
 def refine_click(ctx: AppContext, image_id: int, mask: np.ndarray, class_id: int,

@@ -25,12 +25,20 @@ log = logging.getLogger(__name__)
 def save_mask(ctx: AppContext, image_id: int, mask: np.ndarray, kind: MaskKind = MaskKind.CORRECTED,
               status: ReviewStatus = ReviewStatus.ACCEPTED, expected_parent_id: int | None = None,
               force: bool = False, author: str = "", confidence: float | None = None,
-              source: str = "") -> MaskRevision:
+              source: str = "", confidence_map: np.ndarray | None = None) -> MaskRevision:
     """Store ``mask`` (H×W uint8 class ids, the image's size) as the image's new head revision.
 
     ``expected_parent_id`` must equal the current head id unless ``force`` (background jobs);
-    ``confidence`` is the mean pixel confidence in [0, 1] of a pseudo mask.
+    ``confidence`` is the review-queue score of a pseudo mask in [0, 1]: its mean pixel confidence
+    (the expected share of right pixels), the mean of ``confidence_map`` when not given.
+    ``confidence_map``: H×W floats in [0, 1], the probability that each pixel's label is right;
+    stored as a blob with the revision (``read_confidence``).
     """
+    conf_png = None
+    if confidence_map is not None:
+        conf_png = encode_confidence(confidence_map, np.shape(mask))
+        if confidence is None:
+            confidence = float(np.asarray(confidence_map, np.float64).mean())
     if confidence is not None and not 0.0 <= confidence <= 1.0:
         raise ValidationError(f"mask confidence must be in [0, 1], got {confidence}")
     with ctx.unit_of_work() as s:
@@ -42,6 +50,7 @@ def save_mask(ctx: AppContext, image_id: int, mask: np.ndarray, kind: MaskKind =
     pixels = class_pixels(arr)
     with ctx.blob_guard() as guard:
         sha = guard.put(encode_mask(arr))
+        conf_sha = guard.put(conf_png) if conf_png is not None else None
         with ctx.unit_of_work(write=True) as s:
             guard.verify()
             ImageRepo(s).lock(image_id)  # PostgreSQL: the head check below and the insert are one step
@@ -53,9 +62,30 @@ def save_mask(ctx: AppContext, image_id: int, mask: np.ndarray, kind: MaskKind =
                 raise ConflictError(f"{label}: it was changed by someone else (now revision {head_id}, "
                                     f"you edited {expected_parent_id}); reload it and redo your edit")
             rev = repo.add(image_id, MaskKind(kind), ReviewStatus(status), sha, head_id, pixels,
-                           author=author, confidence=confidence, source=source)
+                           author=author, confidence=confidence, source=source, confidence_sha256=conf_sha)
     log.debug("saved mask revision %d of image %d", rev.id, image_id)
     return rev
+
+
+def encode_confidence(confidence_map: np.ndarray, shape: tuple[int, ...]) -> bytes:
+    """Grey PNG of an H×W confidence map in [0, 1], quantised to 1/255 (the blob format)."""
+    conf = np.asarray(confidence_map)
+    if conf.shape != tuple(shape) or not np.issubdtype(conf.dtype, np.floating):
+        raise ValidationError(f"confidence map must be an H×W float array of the mask's shape {tuple(shape)}, "
+                              f"got {conf.dtype} {conf.shape}")
+    if not np.isfinite(conf).all() or conf.min(initial=0.0) < 0.0 or conf.max(initial=0.0) > 1.0:
+        raise ValidationError("confidence map values must be finite and in [0, 1]")
+    return encode_mask(np.rint(conf * 255.0).astype(np.uint8))
+
+
+def read_confidence(ctx: AppContext, mask_id: int) -> np.ndarray | None:
+    """H×W float32 in [0, 1]: the stored per-pixel probability that the revision's label is right
+    (quantised to 1/255), or None when the revision has no map (ground truth, brush edits)."""
+    rev = get_mask(ctx, mask_id)
+    if rev.confidence_sha256 is None:
+        return None
+    data = ctx.blobs.get_bytes(rev.confidence_sha256)
+    return decode_mask(data, f"confidence of mask revision {mask_id}", 2**31, 2**31).astype(np.float32) / 255.0
 
 
 def _check_class_ids(repo: ClassRepo, pixels: dict[int, int], label: str) -> None:

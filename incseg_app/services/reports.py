@@ -3,7 +3,7 @@ hIoU, a class × version heatmap along the version's ancestry, and a side-by-sid
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..domain.records import ModelVersion
 from ..training.metrics import harmonic_iou, nan_mean
@@ -44,6 +44,7 @@ class VersionReport:
     hiou: float | None
     heatmap_png: bytes
     forgot_classes: list[str]
+    history: list[tuple[str, dict[str, float | None]]] = field(default_factory=list)  # (version label, class -> IoU)
 
 
 def version_tree(ctx: AppContext) -> list[VersionNode]:
@@ -101,7 +102,7 @@ def version_report(ctx: AppContext, version_id: int,
         heat_rows.append((f"v{v.id}", ious))
     return VersionReport(version, rows, _opt(m_old), _opt(m_new), _opt(nan_mean(every)) if every else None,
                          _opt(harmonic_iou(m_old, m_new)) if parent_ids else None, iou_heatmap_png(heat_rows),
-                         [r.class_name for r in rows if r.forgot])
+                         [r.class_name for r in rows if r.forgot], heat_rows)
 
 
 def compare_versions(ctx: AppContext, a_id: int, b_id: int) -> list[tuple[str, float | None, float | None]]:

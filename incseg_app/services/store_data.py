@@ -8,18 +8,22 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch import nn
 
 from ..domain.enums import MaskKind, ReviewStatus, Split
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.records import ImageRecord, MaskRevision, ModelVersion
-from ..storage.repositories import ClassRepo, ImageRepo, MaskRepo
-from ..training.checkpoint import Checkpoint, build_from_checkpoint, load_checkpoint
+from ..storage.chunks import paused_gc
+from ..storage.repositories import ImageRepo
 from .context import AppContext
 from .imageio import decode_mask, decode_rgb
+
+if TYPE_CHECKING:  # torch is imported only when a model is loaded: planning a step needs none
+    from torch import nn
+
+    from ..training.checkpoint import Checkpoint
 
 TRAINABLE = (ReviewStatus.ACCEPTED,)
 WITH_PSEUDO = (ReviewStatus.ACCEPTED, ReviewStatus.TO_REVIEW)
@@ -41,7 +45,11 @@ class Entry:
 
 class StoreDataset:
     """Indexable dataset of store entries: dict(image H×W×3 uint8, mask H×W uint8 class ids, tags,
-    weak, confidence None, image_id, image_key = the image blob's hash)."""
+    weak, confidence, image_id, image_key = the image blob's hash).
+
+    ``confidence`` is the stored H×W float32 map in [0, 1] (the probability that each pixel's label is
+    right) for a pseudo-mask still waiting for review, which FMWISS's losses weight pixels by; None
+    (= 1 everywhere) for ground truth, corrected masks and pseudo-masks a reviewer accepted."""
 
     def __init__(self, ctx: AppContext, entries: list[Entry]) -> None:
         self.ctx = ctx
@@ -57,7 +65,12 @@ class StoreDataset:
                            limits.max_file_bytes, limits.max_pixels)
         mask = decode_mask(self.ctx.blobs.get_bytes(e.mask.sha256), f"mask {e.mask.id}",
                            limits.max_file_bytes, limits.max_pixels)
-        return {"image": image, "mask": mask, "tags": e.tag_ids, "weak": e.weak, "confidence": None,
+        confidence = None
+        if e.mask.status == ReviewStatus.TO_REVIEW and e.mask.confidence_sha256:
+            data = self.ctx.blobs.get_bytes(e.mask.confidence_sha256)
+            confidence = decode_mask(data, f"confidence of mask {e.mask.id}", limits.max_file_bytes,
+                                     limits.max_pixels).astype(np.float32) / 255.0
+        return {"image": image, "mask": mask, "tags": e.tag_ids, "weak": e.weak, "confidence": confidence,
                 "image_id": e.image.id, "image_key": e.image.sha256}
 
 
@@ -65,18 +78,8 @@ def labelled_entries(ctx: AppContext, split: Split, include_pseudo: bool) -> lis
     """Images of ``split`` whose head mask is accepted (ground truth, corrected, accepted pseudo),
     plus pseudo-masks still waiting for review when ``include_pseudo``; rejected masks never."""
     statuses = WITH_PSEUDO if include_pseudo else TRAINABLE
-    with ctx.unit_of_work() as s:
-        masks = MaskRepo(s).labelled(split, statuses)
-        images = ImageRepo(s)
-        class_id = {c.name: c.id for c in ClassRepo(s).list()}
-        out = []
-        for m in masks:
-            image = images.get(m.image_id)
-            if image is None:
-                continue
-            tag_ids = tuple(sorted(class_id[t] for t in image.tags if t in class_id))
-            out.append(Entry(image, m, tag_ids))
-        return out
+    with ctx.unit_of_work() as s, paused_gc():  # set-based: two queries whatever the number of images
+        return [Entry(image, mask, tag_ids) for mask, image, tag_ids in ImageRepo(s).labelled(split, statuses)]
 
 
 _CACHE: "OrderedDict[str, tuple[nn.Module, Checkpoint]]" = OrderedDict()
@@ -86,6 +89,8 @@ CACHE_SIZE = 2
 
 def load_version_model(ctx: AppContext, version: ModelVersion) -> tuple[nn.Module, Checkpoint]:
     """The eval-mode model of a READY version (small in-process LRU cache keyed by checkpoint hash)."""
+    from ..training.checkpoint import build_from_checkpoint, load_checkpoint
+
     if not version.checkpoint_sha256:
         raise NotFoundError(f"version {version.id} ({version.name}) has no checkpoint")
     key = version.checkpoint_sha256

@@ -14,28 +14,28 @@ import json
 import logging
 import os
 import shutil
-from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..domain.config import MethodConfig, ModelConfig, TrainConfig, to_dict
-from ..domain.enums import JobKind, MaskKind, ReviewStatus, Split, VersionStatus
+from ..domain.enums import JobKind, VersionStatus
 from ..domain.errors import CancelledError, ValidationError
 from ..domain.records import Job, ModelVersion
 from ..methods.parts import Method, StepCarry
 from ..methods.registry import METHODS, get_method
-from ..storage.repositories import ClassRepo
+from ..storage.db import retry_busy
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
 from ..training.step import run_incremental_step, select_device
 from . import versions
 from .context import AppContext
 from .evaluation import evaluate_version, val_fingerprint
 from .features import feature_cache
-from .images import list_images
-from ..storage.db import retry_busy
 from .jobs import STATUS_RETRY_S
+from .job_metrics import LOSS, MetricsWriter
+from .ml_settings import check_encoder_weights
+from .planning import DEFAULT_METHOD, StepPlan, plan_step_for
 from .runner import JobControl, Launcher
-from .store_data import Entry, StoreDataset, labelled_entries
+from .store_data import StoreDataset
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,11 @@ class TrainRequest:
 
     ``parent_version_id``: None = the active version; ``from_scratch`` starts a new root version.
     ``parts_off``: part names of the method to switch off (ablation).
+    ``validate_on_drafts``: also validate on val images whose draft nobody reviewed (off by default:
+    IoU and forgetting are then measured on reviewed masks only).
     """
 
-    method: str = "finetune"
+    method: str = DEFAULT_METHOD
     new_class_ids: tuple[int, ...] | None = None
     parts_off: tuple[str, ...] = ()
     epochs: int | None = None
@@ -74,82 +76,16 @@ class TrainRequest:
     parent_version_id: int | None = None
     from_scratch: bool = False
     name: str = ""
-
-
-@dataclass(frozen=True)
-class StepPlan:
-    """What will be trained on what, shown before a step starts."""
-
-    parent_version_id: int | None
-    parent_name: str | None
-    old_classes: list[str]
-    new_classes: list[str]
-    new_class_ids: tuple[int, ...]
-    n_train_images: int
-    n_val_images: int
-    mask_counts: dict[str, int]
-    warnings: list[str]
-    entries: tuple[Entry, ...] = ()
-
-
-def _parent(ctx: AppContext, parent_version_id: int | None, from_scratch: bool) -> ModelVersion | None:
-    if from_scratch:
-        return None
-    if parent_version_id is None:
-        return versions.active_version(ctx)
-    parent = versions.get_version(ctx, parent_version_id)
-    if parent.status != VersionStatus.READY:
-        raise ValidationError(f"version {parent.id} ({parent.name}) is {parent.status.value}; train from a ready version")
-    return parent
-
-
-def _mask_label(e: Entry) -> str:
-    if e.mask.kind == MaskKind.PSEUDO:
-        return "pseudo (accepted)" if e.mask.status == ReviewStatus.ACCEPTED else "pseudo (to review)"
-    return e.mask.kind.value.replace("_", " ")
+    validate_on_drafts: bool = False
 
 
 def plan_step(ctx: AppContext, new_class_ids: tuple[int, ...] | list[int] | None = None, accepted_only: bool = False,
-              parent_version_id: int | None = None, method: str = "finetune", from_scratch: bool = False) -> StepPlan:
-    """Resolve the parent, the new classes and the training images of a step (nothing is written)."""
-    joint = get_method(method).joint
-    parent = _parent(ctx, parent_version_id, from_scratch)
-    parent_ids = parent.class_ids if parent is not None else (0,)
-    with ctx.unit_of_work() as s:
-        classes = {c.id: c for c in ClassRepo(s).list()}
-    entries = labelled_entries(ctx, Split.TRAIN, include_pseudo=not accepted_only)
-    tagged = Counter(t for e in entries for t in e.tag_ids)
-    by_name = {c.name: cid for cid, c in classes.items()}
-    any_image = {by_name[t] for im in list_images(ctx, split=Split.TRAIN) for t in im.tags if t in by_name}
-    if new_class_ids is None:
-        new = tuple(cid for cid, c in sorted(classes.items())
-                    if cid not in parent_ids and not c.archived and cid in any_image)
-    else:
-        new = tuple(int(c) for c in new_class_ids)
-        for cid in new:
-            if cid not in classes:
-                raise ValidationError(f"unknown class id {cid}")
-            if cid in parent_ids:
-                raise ValidationError(f"class {classes[cid].name!r} is already learned by version {parent.id}")
-            if classes[cid].archived:
-                raise ValidationError(f"class {classes[cid].name!r} is archived; unarchive it to train it")
-    wanted = set(new) | (set(parent_ids[1:]) if joint else set())
-    step_entries = tuple(e for e in entries if parent is None or joint or wanted & set(e.tag_ids))
-    warnings = []
-    for cid in new:
-        if tagged[cid] == 0:
-            warnings.append(f"class {classes[cid].name!r} has no training image with a usable mask")
-    n_val = len(labelled_entries(ctx, Split.VAL, include_pseudo=False))
-    if n_val == 0:
-        warnings.append("no validation images with accepted masks: the version will have no IoU or forgetting "
-                        "report (move some labelled images to the val split)")
-    pending = sum(1 for e in step_entries if e.mask.status == ReviewStatus.TO_REVIEW)
-    if pending:
-        warnings.append(f"{pending} pseudo-mask(s) not reviewed yet will be used (tick 'accepted only' to skip them)")
-    return StepPlan(parent.id if parent else None, parent.name if parent else None,
-                    [classes[c].name for c in parent_ids[1:] if c in classes], [classes[c].name for c in new], new,
-                    len(step_entries), n_val, dict(Counter(_mask_label(e) for e in step_entries)), warnings,
-                    step_entries)
+              parent_version_id: int | None = None, method: str = DEFAULT_METHOD, from_scratch: bool = False,
+              with_entries: bool = False, validate_on_drafts: bool = False) -> StepPlan:
+    """Resolve the parent, the new classes, the training images and the validation masks of a step
+    (nothing is written); ``with_entries`` lists the training entries too (see ``planning.plan_step_for``)."""
+    return plan_step_for(ctx, get_method(method).joint, new_class_ids, accepted_only, parent_version_id,
+                         from_scratch, with_entries, validate_on_drafts)
 
 
 def _train_config(ctx: AppContext, req: TrainRequest) -> TrainConfig:
@@ -182,16 +118,18 @@ def _resume_dir(ctx: AppContext, config: dict) -> Path:
     return ctx.root / "work" / f"train-{key}"
 
 
-def _checked_plan(ctx: AppContext, request: TrainRequest) -> StepPlan:
+def _checked_plan(ctx: AppContext, request: TrainRequest, with_entries: bool = True) -> StepPlan:
     """The step's plan, refusing a step with nothing new to learn or no training masks."""
     plan = plan_step(ctx, request.new_class_ids, request.accepted_only, request.parent_version_id, request.method,
-                     request.from_scratch)
+                     request.from_scratch, with_entries, request.validate_on_drafts)
     if not plan.new_class_ids:
         raise ValidationError("nothing new to learn: every class tagged on a training image is already in the "
                               "parent version (add a class and tag or label images of it)")
     if plan.n_train_images == 0:
         raise ValidationError("no training images with masks for the new classes: run pseudo-labelling or "
                               "import masks first")
+    if plan.parent_version_id is None:  # a new root model loads the configured encoder weights
+        check_encoder_weights(ctx.ml.model)
     return plan
 
 
@@ -207,7 +145,9 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
               "method_options": method.resolved_options(method_cfg),
               "new_class_ids": list(plan.new_class_ids), "labeling": to_dict(ctx.ml.labeling),
               "data": {"train_mask_ids": [e.mask.id for e in plan.entries], "counts": plan.mask_counts},
-              "eval": {"val_fingerprint": val_fingerprint(ctx), "max_side": ctx.ml.eval_max_side}}
+              "eval": {"val_fingerprint": val_fingerprint(ctx, request.validate_on_drafts),
+                       "max_side": ctx.ml.eval_max_side, "include_drafts": request.validate_on_drafts,
+                       "val_counts": plan.val_counts}}
     name = request.name.strip() or f"+{'+'.join(plan.new_classes)} ({request.method})"
     version = versions.create_version(ctx, name, parent_ids + plan.new_class_ids, request.method, config,
                                       parent.id if parent else None, control.job_id if control else None)
@@ -235,9 +175,12 @@ def _end_version(ctx: AppContext, version_id: int, status: VersionStatus) -> Non
 def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method, method_cfg: MethodConfig,
          train_cfg: TrainConfig, model_cfg: ModelConfig, parent_ckpt: Checkpoint | None, control: JobControl | None,
          config: dict) -> ModelVersion:
+    metrics = MetricsWriter(ctx, control.job_id) if control is not None else None
+
     def progress(fraction: float, message: str, losses: dict[str, float]) -> None:
-        if control is not None:
-            total = sum(losses.values()) if losses else None
+        if control is not None and metrics is not None:
+            metrics.add(fraction, losses)  # the chart's rows, written here so they work from any process
+            total = losses.get(LOSS) if losses else None
             loss = f" · loss {total:.4f}" if total is not None else ""
             control.progress(0.9 * fraction, f"training: {message}{loss}")
 
@@ -246,10 +189,14 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
     if memory_sha and ctx.blobs.exists(memory_sha):
         carry.memory = ctx.blobs.get_bytes(memory_sha)
     resume_dir = _resume_dir(ctx, {**config, "parent": version.parent_id})
-    result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
-                                  plan.new_class_ids, parent_ckpt, progress=progress,
-                                  should_cancel=control.should_cancel if control else None,
-                                  resume_dir=resume_dir, carry=carry, feature_cache=feature_cache(ctx))
+    try:
+        result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
+                                      plan.new_class_ids, parent_ckpt, progress=progress,
+                                      should_cancel=control.should_cancel if control else None,
+                                      resume_dir=resume_dir, carry=carry, feature_cache=feature_cache(ctx))
+    finally:
+        if metrics is not None:
+            metrics.flush()
     extra: dict = {"losses": result.losses, "seconds": result.seconds, "images_per_second": result.images_per_second,
                    "peak_memory_mb": result.peak_memory_mb, "feature_path": result.feature_path}
     memory = result.carry.memory
@@ -261,10 +208,13 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
         extra["memory_sha256"] = memory_sha
         blob_shas.add(memory_sha)
     ckpt = result.checkpoint(extra)
-    sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra)
+    parent_sha = versions.get_version(ctx, version.parent_id).checkpoint_sha256 if version.parent_id else None
+    sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra,
+                          parent=parent_sha)
     if control is not None:
         control.progress(0.92, "evaluating on the validation images")
-    evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None)
+    evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None,
+                     include_drafts=plan.validate_on_drafts)
     ready = retry_busy(lambda: versions.mark_ready(ctx, version.id, sha, result.seconds,
                                                    checkpoint_blobs(ctx.blobs, sha) | blob_shas, activate=True),
                        STATUS_RETRY_S, f"mark version {version.id} ready")  # ready + active: one transaction
@@ -280,7 +230,7 @@ def start_training(ctx: AppContext, runner: Launcher, request: TrainRequest) -> 
     Only one training job runs per store at a time (``exclusive``) unless the store's settings allow
     parallel training (``StoreSettings.parallel_training`` / ``INCSEG_PARALLEL_TRAINING``).
     """
-    _checked_plan(ctx, request)
+    _checked_plan(ctx, request, with_entries=False)  # counts only: the job reads the entries itself
     _method_config(request)
     _train_config(ctx, request)
     return runner.launch(JobKind.TRAIN, asdict(request), exclusive=not ctx.settings.parallel_training)

@@ -4,15 +4,21 @@ A blob's name is the sha256 hex of its bytes. Writes go to a temp file in the sa
 fsynced, then ``os.replace``d into place, so a reader never sees a partial blob and a crash leaves
 at most a ``.tmp-*`` file (never a valid-looking name). Writing is idempotent. Services write blobs
 *before* the DB rows that point at them; an orphan blob is harmless (``doctor`` collects it).
+
+``put_many`` stores a batch with one file-system flush instead of one fsync per file: a flush costs
+about as much as an fsync (~6 ms on a virtual disk), so an import of thousands of small images is
+several times faster, with the same guarantee (data durable before the rename, renames durable
+before the call returns).
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..domain.errors import NotFoundError, ValidationError
@@ -68,6 +74,31 @@ class BlobStore:
 
         self._write_atomic(sha, chunks(), verify=True)
         return sha
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[str]:
+        """Store every item of ``blobs`` (sha256 hex returned, in order): temp files first, one flush of
+        the file system, then the renames and one more flush. Items already present are skipped."""
+        shas = [hashlib.sha256(data).hexdigest() for data in blobs]
+        todo = {sha: data for sha, data in zip(shas, blobs) if not self.exists(sha)}
+        written: list[tuple[str, Path]] = []
+        try:
+            for sha, data in todo.items():
+                final = self.path(sha)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+                written.append((tmp, final))
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            _flush([Path(tmp) for tmp, _ in written], self.root)
+            for tmp, final in written:
+                os.replace(tmp, final)
+        except BaseException:
+            for tmp, _ in written:
+                Path(tmp).unlink(missing_ok=True)
+            raise
+        _flush(sorted({final.parent for _, final in written}), self.root)
+        log.debug("stored %d blob(s) in one batch", len(written))
+        return shas
 
     def get_bytes(self, sha: str) -> bytes:
         """The blob's content; NotFoundError when it is missing."""
@@ -127,3 +158,28 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _syncfs(folder: Path) -> bool:
+    """Flush the whole file system holding ``folder`` (Linux ``syncfs``); False when unavailable."""
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        return syncfs(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def _flush(paths: Sequence[Path], root: Path) -> None:
+    """Make ``paths`` (files or folders) durable: one ``syncfs`` of their file system, else an fsync each."""
+    if not paths or _syncfs(root):
+        return
+    for path in paths:
+        if path.is_dir():
+            _fsync_dir(path)
+        else:
+            with path.open("rb") as f:
+                os.fsync(f.fileno())

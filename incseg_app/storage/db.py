@@ -30,7 +30,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from ..domain.errors import ConflictError, StoreBusyError, ValidationError
 
@@ -82,7 +82,9 @@ def make_engine(url: str | Path | URL, busy_timeout_ms: int = 30_000, foreign_ke
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int, foreign_keys: bool) -> Engine:
-    engine = create_engine(url, poolclass=NullPool)
+    """Pooled connections (five kept open, any number more while busy): opening one and setting its
+    pragmas costs milliseconds, and a page of the gallery runs dozens of short units of work."""
+    engine = create_engine(url, poolclass=QueuePool, pool_size=5, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -98,8 +100,12 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int, foreign_keys: bool) -> Engine
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        if options.get(_WAIT_MS) is not None:  # NullPool: the connection is closed after this transaction
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(options[_WAIT_MS])}")
+        if options.get(_WAIT_MS) is not None or conn.info.get(_WAIT_MS) is not None:
+            # A pooled connection keeps its pragmas: set this transaction's wait, and note it so the
+            # next transaction on the connection puts the store's busy timeout back.
+            wait = options.get(_WAIT_MS)
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait if wait is not None else busy_timeout_ms)}")
+            conn.info[_WAIT_MS] = wait
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE, False) else "BEGIN")
 
     return engine

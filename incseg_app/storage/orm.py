@@ -81,6 +81,7 @@ class MaskRow(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("masks.id"), nullable=True)
     author: Mapped[str] = mapped_column(Text, default="")
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    confidence_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # per-pixel map blob
     source: Mapped[str] = mapped_column(Text, default="")  # e.g. which labeller and refiner made it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -155,3 +156,55 @@ class SettingRow(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class JobMetricRow(Base):
+    """One named value (e.g. the total loss) a job reported at one iteration: the job's curve."""
+
+    __tablename__ = "job_metrics"
+    __table_args__ = (Index("ix_job_metrics_job_id_seq", "job_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)  # iteration number within this job, from 1
+    progress: Mapped[float] = mapped_column(Float)  # 0..1 of the whole step (a resumed job starts above 0)
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+
+
+class MaskAgreementRow(Base):
+    """How well a draft mask agrees with a model version's prediction (mean IoU over its classes)."""
+
+    __tablename__ = "mask_agreement"
+    mask_id: Mapped[int] = mapped_column(ForeignKey("masks.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer)
+    agreement: Mapped[float] = mapped_column(Float)  # 0..1
+
+
+class TrashRow(Base):
+    """A deleted image: its rows as JSON (tags, split, every mask revision) while its blobs are kept,
+    so it can be restored until the trash is purged."""
+
+    __tablename__ = "trash"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(Integer)  # the id it had
+    original_name: Mapped[str] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LeaseRow(Base):
+    """A write in progress outside the job table (an import or upload): who holds it and how far it got.
+
+    The holder refreshes ``heartbeat_at`` while it runs and deletes the row when it ends; a row whose
+    process is gone is a crashed import (``done`` of ``total`` items were committed, in whole batches).
+    """
+
+    __tablename__ = "leases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(128))  # "host:pid" of the process holding the lease
+    total: Mapped[int] = mapped_column(Integer, default=0)  # items the write will commit
+    done: Mapped[int] = mapped_column(Integer, default=0)  # items committed so far (whole batches)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

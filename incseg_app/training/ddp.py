@@ -1,11 +1,13 @@
 """Data-parallel training across processes started by ``torchrun`` (or ``torch.multiprocessing``).
 
-Each rank builds the same model from the same seed, reads its share of every global batch
-(``data.StepLoader`` with ``rank``/``world_size``) and, after ``backward()``, the gradients of every
-trainable parameter are averaged across ranks (one flat all-reduce), so all ranks take the same
-optimiser step. This is the arithmetic of ``DistributedDataParallel`` without its wrapper: parts call
-methods on ``run.model`` directly and may add modules of their own (``Part.trainable_modules``), which a
-DDP wrapper would not see. Backend: NCCL on CUDA, gloo on CPU.
+Each rank builds the same model from the same seed and reads its share of every global batch
+(``data.StepLoader`` with ``rank``/``world_size``). ``data_parallel`` wraps the model *and* the parts'
+extra modules (``Part.trainable_modules``, e.g. FMWISS's teacher) in one ``StepModules``, and that in
+``torch.nn.parallel.DistributedDataParallel``: its forward computes the whole loss of an iteration
+(model, old model, every part), so every trainable parameter a loss term reaches is seen by DDP, and
+``backward()`` averages the gradients across ranks in buckets while it runs. A parameter that gets no
+gradient on any rank keeps ``grad = None`` (``find_unused_parameters``), so the optimiser skips it
+exactly as a single process would. Backend: NCCL on CUDA, gloo on CPU.
 
 Equivalence with one rank holds when every rank's loss is a mean over the same number of pixels
 (equal per-rank batches; see ``methods.losses``) and BatchNorm statistics are frozen; incremental
@@ -19,12 +21,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+from torch.nn.parallel import DistributedDataParallel
 
 log = logging.getLogger(__name__)
 
@@ -66,29 +68,42 @@ def current() -> DistInfo | None:
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def average_gradients(params: Iterable[nn.Parameter], world_size: int) -> None:
-    """Replace each parameter's gradient by its mean over ranks.
+class StepModules(nn.Module):
+    """The model and the parts' extra modules as one ``nn.Module`` for ``DistributedDataParallel``.
 
-    A gradient missing on some ranks counts as zero there; one missing on every rank stays None, so the
-    optimiser skips that parameter exactly as a single process would.
+    ``forward(*args)`` runs ``compute(*args)``, which returns ``(outputs, side)``: ``outputs`` (the loss
+    and its terms) is what DDP sees; ``side`` (e.g. the step context the parts' later hooks need, which
+    holds the run and the models) is kept in ``self.side`` out of DDP's search for graph tensors.
+    ``compute`` calls ``model`` and the extra modules, the same objects registered here.
     """
-    params = [p for p in params if p.requires_grad]
-    has_grad = torch.tensor([p.grad is not None for p in params], dtype=torch.float32)
-    if params and params[0].is_cuda:
-        has_grad = has_grad.to(params[0].device)
-    dist.all_reduce(has_grad, op=dist.ReduceOp.MAX)
-    params = [p for p, flag in zip(params, has_grad.tolist()) if flag > 0]
-    for p in params:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-    grads = [p.grad for p in params]
-    if not grads:
-        return
-    flat = _flatten_dense_tensors(grads)
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= world_size
-    for g, synced in zip(grads, _unflatten_dense_tensors(flat, grads)):
-        g.copy_(synced)
+
+    def __init__(self, model: nn.Module, extra: list[nn.Module], compute: Callable[..., tuple[Any, Any]]) -> None:
+        super().__init__()
+        self.model = model
+        self.extra = nn.ModuleList(extra)
+        self._compute = compute
+        self.side: Any = None
+
+    def forward(self, *args: Any) -> Any:
+        outputs, self.side = self._compute(*args)
+        return outputs
+
+
+def data_parallel(model: nn.Module, extra: list[nn.Module], compute: Callable[..., tuple[Any, Any]],
+                  device: torch.device) -> Callable[..., tuple[Any, Any]]:
+    """``compute`` (args -> (outputs holding the loss, side)) run through DDP over
+    ``StepModules(model, extra, compute)``; same call signature and result as ``compute``.
+
+    Constructing DDP broadcasts rank 0's parameters and buffers, so every rank starts equal; each
+    ``backward()`` of the loss then leaves every rank with the rank-averaged gradients.
+    """
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    synced = DistributedDataParallel(StepModules(model, extra, compute), device_ids=ids, find_unused_parameters=True)
+
+    def forward(*args: Any) -> tuple[Any, Any]:
+        outputs = synced(*args)
+        return outputs, synced.module.side
+    return forward
 
 
 def broadcast_state(module: nn.Module, src: int = 0) -> None:

@@ -81,6 +81,27 @@ def item_logits(model: nn.Module, item: Mapping[str, Any], device: torch.device,
     return predict_logits_cached(model, source, item, eval_view(height, width, max_side))
 
 
+@torch.no_grad()
+def predict_masks(model: nn.Module, images: Sequence[np.ndarray], class_ids: Sequence[int], device: torch.device,
+                  max_side: int | None = None) -> list[np.ndarray]:
+    """``predict_mask`` of several H×W×3 uint8 images; images of one size run as one batch."""
+    ids = torch.tensor(list(class_ids), dtype=torch.uint8)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, image in enumerate(images):
+        groups.setdefault(tuple(np.asarray(image).shape), []).append(i)
+    out: list[np.ndarray] = [np.empty(0, np.uint8)] * len(images)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    for shape, members in groups.items():
+        x = torch.cat([_image_tensor(images[i], device, max_side) for i in members])
+        with amp:
+            logits = model(x).logits.float()
+        if logits.shape[-2:] != shape[:2]:
+            logits = F.interpolate(logits, size=shape[:2], mode="bilinear", align_corners=False)
+        for j, i in enumerate(members):
+            out[i] = ids[logits[j].argmax(0).cpu()].numpy()
+    return out
+
+
 def evaluate(model: nn.Module, data: SegDataset, class_ids: Sequence[int], device: torch.device, *,
              max_side: int | None = None, should_cancel: Callable[[], bool] | None = None,
              feature_cache: FeatureCache | None = None) -> Tensor:

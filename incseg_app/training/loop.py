@@ -2,8 +2,9 @@
 happens in the parts (``methods.parts``), called role by role in their list order.
 
 Per iteration: ``transform_batch`` -> forward of the current model (bf16 autocast on CUDA) and of the
-frozen old model (no grad, eval), on pixels or on cached backbone taps (``forward_models``) -> ``StepContext`` -> every ``relabel`` -> every ``before_loss`` ->
-sum of every ``losses`` dict -> backward -> (rank-averaged gradients) -> optimiser step ->
+frozen old model (no grad, eval), on pixels or on cached backbone taps (``forward_models``) ->
+``StepContext`` -> every ``relabel`` -> every ``before_loss`` -> sum of every ``losses`` dict -> backward
+(on several ranks through ``DistributedDataParallel``, which averages the gradients) -> optimiser step ->
 every ``after_update``. Around it: ``on_step_start`` before the optimiser is built, ``on_step_end``
 after the last iteration, a cancel check per iteration and a resumable snapshot per finished epoch.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import resource
@@ -160,9 +162,9 @@ def forward_models(run: StepRun, batch: Batch) -> tuple[SegOutput, SegOutput | N
     return out, old_out
 
 
-def train_iteration(run: StepRun, parts: list[Part], batch: Batch, optimizer: torch.optim.Optimizer,
-                    params: list[nn.Parameter], dist_info: ddp.DistInfo | None) -> dict[str, float]:
-    """One optimiser step through every part role; returns each named loss and "total" as floats."""
+def iteration_loss(run: StepRun, parts: list[Part], batch: Batch
+                   ) -> tuple[tuple[Tensor, dict[str, Tensor]], StepContext]:
+    """The forward of one iteration through every part role: ((total loss, named loss terms), context)."""
     device = run.device
     with record_function("data"):
         batch = batch.to(device)
@@ -183,12 +185,21 @@ def train_iteration(run: StepRun, parts: list[Part], batch: Batch, optimizer: to
         if not terms:
             raise ValidationError("the method's enabled parts produced no loss term; enable at least one loss")
         loss = torch.stack([t.float() for t in terms.values()]).sum()
+    return (loss, terms), ctx
+
+
+def train_iteration(run: StepRun, parts: list[Part], batch: Batch, optimizer: torch.optim.Optimizer,
+                    forward: Callable[[Batch], tuple[tuple[Tensor, dict[str, Tensor]], StepContext]] | None = None
+                    ) -> dict[str, float]:
+    """One optimiser step through every part role; returns each named loss and "total" as floats.
+
+    ``forward``: ``iteration_loss`` run through ``ddp.data_parallel`` on several ranks (default: plain).
+    """
+    (loss, terms), ctx = forward(batch) if forward is not None else iteration_loss(run, parts, batch)
     with record_function("backward"):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
     with record_function("optimiser"):
-        if dist_info is not None:
-            ddp.average_gradients(params, dist_info.world_size)
         optimizer.step()
         for part in parts:
             part.after_update(ctx)
@@ -222,12 +233,13 @@ def train_step(run: StepRun, parts: list[Part], batches: EpochBatches, *, progre
         resume.restore(saved, model, extra, parts, optimizer)
         run.iteration, result.epoch_losses, result.resumed_from_epoch = saved.iteration, saved.epoch_losses, saved.epoch
         log.info("resuming step %d at epoch %d (iteration %d)", run.step.step, saved.epoch, saved.iteration)
-    if dist_info is not None:  # every rank starts from rank 0's weights (and old model, BN statistics)
-        for module in [model, *extra] + ([run.old_model] if run.old_model is not None else []):
-            ddp.broadcast_state(module)
+    forward = None
+    if dist_info is not None:  # DDP starts every rank from rank 0's weights; the old model is broadcast here
+        forward = ddp.data_parallel(model, extra, functools.partial(iteration_loss, run, parts), device)
+        if run.old_model is not None:
+            ddp.broadcast_state(run.old_model)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    params = [p for group in optimizer.param_groups for p in group["params"]]
     start, start_iter = time.perf_counter(), run.iteration
     for epoch in range(result.resumed_from_epoch, cfg.epochs):
         if run.iteration >= run.total_iterations:
@@ -250,7 +262,7 @@ def train_step(run: StepRun, parts: list[Part], batches: EpochBatches, *, progre
                 break
             for group in optimizer.param_groups:  # poly decay over the whole step
                 group["lr"] = group["base_lr"] * (1 - run.iteration / run.total_iterations) ** POLY_POWER
-            last = train_iteration(run, parts, batch, optimizer, params, dist_info)
+            last = train_iteration(run, parts, batch, optimizer, forward)
             run.iteration += 1
             seen += 1
             for name, value in last.items():

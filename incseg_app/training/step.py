@@ -24,6 +24,7 @@ from ..models.build import compile_segmenter
 from .checkpoint import Checkpoint
 from .data import Augment, SegDataset, StepDataset, StepLoader, step_lookup
 from .ddp import DistInfo, to_sync_batchnorm
+from .deltas import round_to_parent
 from .featcache import FeatureCache
 from .loop import EpochFn, ProgressFn, train_step
 from .taps import TapSource
@@ -218,6 +219,9 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
     if prep.taps is not None:
         prep.taps.check_unchanged()
     model = run.model.eval()
+    if parent is not None and not method.joint and train_cfg.delta_weights:
+        # what is evaluated is what is stored: parent + bfloat16 difference (``training.deltas``)
+        model.load_state_dict(round_to_parent(model.state_dict(), parent.state))
     return StepResult(model=model, model_cfg=prep.model_cfg, class_ids=run.class_ids,
                       group_sizes=tuple(model.group_sizes), step=run.step,
                       losses=result.epoch_losses[-1] if result.epoch_losses else {},

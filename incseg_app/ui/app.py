@@ -19,20 +19,28 @@ from . import (classes_tab, images_tab, overview_tab, predict_tab, review_tab, t
 TITLE = "incseg — continual segmentation curation"
 THEME = gr.themes.Soft()
 CSS = """
-.gradio-container {max-width: 1280px !important}
+.gradio-container {max-width: 1400px !important}
 .incseg-legend {display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 4px 0}
 .incseg-chip {display: inline-flex; align-items: center; gap: 6px}
 .incseg-swatch {display: inline-block; width: 14px; height: 14px; border: 1px solid #888}
 .incseg-job progress {width: 60%; vertical-align: middle}
+#image-gallery .caption-label {white-space: normal; max-width: 96%; opacity: 0.92; font-size: 12px; line-height: 1.3}
+.incseg-heat {border-collapse: collapse; font-size: 15px; margin: 8px 0; min-width: 420px}
+.incseg-heat caption {text-align: left; font-weight: 600; padding-bottom: 4px}
+.incseg-heat th, .incseg-heat td {border: 1px solid #d4d4d8; padding: 6px 14px; text-align: right; min-width: 64px}
+.incseg-heat th {background: #f4f4f5; text-align: left}
 """
-# A, R and N press the review buttons unless the user is typing in a field.
+# Review keys press the review buttons unless the user is typing in a field: A accept, R reject,
+# N or → next, ← previous, U undo the last decision. (The mask editor handles its own keys.)
 SHORTCUTS_JS = """
 () => {
+  const ids = {a: 'review-accept', r: 'review-reject', n: 'review-next', arrowright: 'review-next',
+               arrowleft: 'review-prev', u: 'review-undo'};
   document.addEventListener('keydown', (e) => {
     const t = e.target;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
-    const id = {a: 'review-accept', r: 'review-reject', n: 'review-next'}[e.key.toLowerCase()];
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+    const id = ids[e.key.toLowerCase()];
     const button = id && document.getElementById(id);
     if (!button || button.offsetParent === null) return;
     e.preventDefault();
@@ -54,6 +62,6 @@ def build_app(ctx: AppContext, runner: Launcher | None = None) -> gr.Blocks:
                     review_tab.build_tab(ctx, runner), train_tab.build_tab(ctx, runner),
                     versions_tab.build_tab(ctx), predict_tab.build_tab(ctx)]
         for parts in tabs:
-            demo.load(parts.refresh, outputs=parts.outputs)
-            parts.tab.select(parts.refresh, outputs=parts.outputs)
+            demo.load(parts.refresh, inputs=parts.inputs, outputs=parts.outputs)
+            parts.tab.select(parts.refresh, inputs=parts.inputs, outputs=parts.outputs)
     return demo

@@ -10,7 +10,7 @@ import html
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -27,11 +27,12 @@ _RGB = re.compile(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)")
 @dataclass
 class TabParts:
     """What a tab hands to ``build_app``: its Tab (refreshed when selected) and a refresh function
-    returning one value per component in ``outputs`` (also run on page load)."""
+    of ``inputs`` returning one value per component in ``outputs`` (also run on page load)."""
 
     tab: gr.Tab
-    refresh: Callable[[], tuple[Any, ...]]
+    refresh: Callable[..., tuple[Any, ...]]
     outputs: list[Any]
+    inputs: list[Any] = field(default_factory=list)  # what ``refresh`` reads (e.g. the item on screen)
 
 
 def esc(text: object) -> str:
@@ -44,14 +45,23 @@ def esc_html(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+OK_MARK = "✓"  # plain symbols, not emoji: they render with the fonts every browser has
+WARN_MARK = "⚠"
+
+
 def ok(message: str) -> str:
     """A success status line (``message`` must already be escaped)."""
-    return f"✅ {message}"
+    return f"{OK_MARK} {message}"
+
+
+def warn(message: str) -> str:
+    """A refusal or warning status line (``message`` must already be escaped)."""
+    return f"{WARN_MARK} {message}"
 
 
 def problem(exc: BaseException) -> str:
     """The status line for a domain error: its message, escaped (it may quote user text)."""
-    return f"⚠️ {esc(exc)}"
+    return warn(esc(exc))
 
 
 def guarded(n_other: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -1,5 +1,5 @@
 """The "Start" tab: what to do next, a one-click demo project on an empty store, the store's classes and
-model versions, and which CLIP/SAM weights pseudo-labelling uses (and how to add them)."""
+model versions, and the CLIP/SAM weights pseudo-labelling uses — shown, and settable for this store."""
 from __future__ import annotations
 
 from functools import partial
@@ -12,11 +12,17 @@ from ..services import AppContext, demo, labeling
 from ..services import classes as class_svc
 from ..services import images as image_svc
 from ..services import versions as version_svc
-from .common import TabParts, class_legend, esc, ok, problem
+from ..services import weights_settings as weights
+from .common import TabParts, class_legend, esc, guarded, ok, problem
 
 OverviewValues = tuple[str, str, list[list[Any]], list[list[Any]], Any]  # intro, legend, classes, versions, demo
 CLASS_HEADERS = ["id", "name", "colour", "images", "masks", "introduced in version", "archived"]
 VERSION_HEADERS = ["active", "id", "name", "parent", "step", "method", "classes", "status"]
+WEIGHTS_HOW = ("Set the files below (they are checked and saved with this store, and every process that opens "
+               "it uses them), or start the app with `python app.py --clip-model ViT-B-16 --clip-pretrained FILE "
+               "--sam-checkpoint FILE --sam-model-type vit_b` (or the `INCSEG_CLIP_PRETRAINED`, "
+               "`INCSEG_SAM_CHECKPOINT` … variables), which win over the saved values. Leave a path empty to use "
+               "the fallback. Nothing is ever downloaded.")
 
 
 def next_steps(n_classes: int, n_images: int, n_versions: int) -> str:
@@ -55,6 +61,18 @@ def weights_markdown(ctx: AppContext) -> str:
     return "\n".join(f"- {esc(line)}" for line in labeling.weight_status(ctx))
 
 
+def weight_fields(ctx: AppContext) -> tuple[str, str, str, str]:
+    w = weights.current_weights(ctx)
+    return w.clip_model, w.clip_pretrained, w.sam_checkpoint, w.sam_model_type
+
+
+@guarded(1)
+def save_weights(ctx: AppContext, clip_model: str, clip_file: str, sam_file: str, sam_type: str) -> tuple[Any, ...]:
+    """Check and save the weight files for this store; the status lines then say what runs."""
+    weights.set_weights(ctx, weights.WeightPaths(clip_model or "", clip_file or "", sam_file or "", sam_type or ""))
+    return ok("Saved: pseudo-labelling and click-to-refine use these files from now on."), weights_markdown(ctx)
+
+
 def create_demo(ctx: AppContext) -> tuple[Any, ...]:
     """One click: demo classes and tagged images in an empty store; then the refreshed overview."""
     try:
@@ -75,8 +93,20 @@ def build_tab(ctx: AppContext) -> TabParts:
         class_table = gr.Dataframe(headers=CLASS_HEADERS, interactive=False, wrap=True)
         gr.Markdown("#### Model versions (● = active)")
         version_table = gr.Dataframe(headers=VERSION_HEADERS, interactive=False, wrap=True)
-        with gr.Accordion("Pseudo-labelling weights (CLIP / SAM)", open=False):
-            weights = gr.Markdown(elem_id="weights-status")
+        with gr.Accordion("Pseudo-labelling weights (CLIP / SAM)", open=False, elem_id="weights-panel"):
+            weights_md = gr.Markdown(elem_id="weights-status")
+            gr.Markdown(WEIGHTS_HOW)
+            with gr.Row():
+                clip_model = gr.Textbox(label="CLIP architecture (open_clip name)", elem_id="weights-clip-model")
+                clip_file = gr.Textbox(label="CLIP weights file on the server", elem_id="weights-clip-file")
+            with gr.Row():
+                sam_file = gr.Textbox(label="SAM checkpoint file on the server", elem_id="weights-sam-file")
+                sam_type = gr.Dropdown(list(weights.SAM_TYPES), label="SAM model type", elem_id="weights-sam-type")
+            save_btn = gr.Button("Check and save", size="sm", elem_id="weights-save")
+            weights_status = gr.Markdown(elem_id="weights-saved")
     outputs = [intro, legend, class_table, version_table, demo_btn]
+    fields = [clip_model, clip_file, sam_file, sam_type]
     demo_btn.click(partial(create_demo, ctx), outputs=[status, *outputs])
-    return TabParts(tab, lambda: (*overview_values(ctx), weights_markdown(ctx)), [*outputs, weights])
+    save_btn.click(partial(save_weights, ctx), fields, [weights_status, weights_md])
+    return TabParts(tab, lambda: (*overview_values(ctx), weights_markdown(ctx), *weight_fields(ctx)),
+                    [*outputs, weights_md, *fields])

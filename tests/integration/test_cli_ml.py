@@ -45,7 +45,7 @@ def test_train_report_predict_and_rollback_from_the_cli(tmp_path: Path) -> None:
     bad = run([*base, "train", "--method", "nope"])
     assert bad.exit_code == 2 and "unknown method 'nope'" in bad.output
     listed = run([*base, "versions", "list"])
-    assert "*" in listed.output and "finetune" in listed.output
+    assert "*" in listed.output and "finetune" in listed.output and " MB" in listed.output
 
 
 def test_pseudo_label_and_weights_commands_name_the_fallbacks(tmp_path: Path) -> None:
@@ -59,6 +59,9 @@ def test_pseudo_label_and_weights_commands_name_the_fallbacks(tmp_path: Path) ->
     labelled = run([*base, "pseudo-label"])
     assert labelled.exit_code == 0, labelled.output
     assert "superpixels" in labelled.output and "done" in labelled.output
+    assert "warning: 'red square' is tagged on 2 of 2" in labelled.output  # tags cannot localise it
+    refused = run([*base, "pseudo-label", "--from-corrections"])
+    assert refused.exit_code != 0 and "accept or correct" in refused.output
     missing = run([*base, "--sam-checkpoint", str(tmp_path / "nope.pth"), "pseudo-label"])
     assert missing.exit_code != 0 and "nope.pth" in missing.output
 

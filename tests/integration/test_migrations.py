@@ -12,7 +12,7 @@ from incseg_app.storage.db import head_revision
 from incseg_app.storage.orm import Base
 
 EXPECTED_TABLES = {"classes", "images", "image_tags", "masks", "mask_classes", "model_versions", "blob_refs",
-                   "class_metrics", "jobs", "settings", "alembic_version"}
+                   "class_metrics", "jobs", "settings", "leases", "alembic_version"}
 
 
 def test_empty_store_migrates_to_head(tmp_path):

@@ -98,7 +98,7 @@ def test_failure_while_writing_rows_removes_the_new_blobs(busy, monkeypatch):
 
     def broken_add(self, *a, **k):
         raise RuntimeError("database went away")
-    monkeypatch.setattr(ImageRepo, "add", broken_add)
+    monkeypatch.setattr(ImageRepo, "add_many", broken_add)
     before = snapshot(busy)
     with pytest.raises(RuntimeError):
         images.import_uploads(busy, [("new.png", image_bytes(8, 8, 99))])

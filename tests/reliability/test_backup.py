@@ -183,3 +183,84 @@ def test_cli_export_and_import(busy, tmp_path):
     assert back.exit_code == 0 and "restored 5 blob(s)" in back.output
     again = run(cli, ["import-store", str(tmp_path / "c.zip"), str(tmp_path / "r")])
     assert again.exit_code == 2 and "is not empty" in again.output
+
+
+def _refused_cleanly(archive: Path, parent: Path) -> str:
+    """Import ``archive`` into ``parent/restored``: it must fail with a domain error (never another
+    exception) and leave nothing in ``parent``; returns the message."""
+    from incseg_app.domain.errors import IncsegError
+
+    parent.mkdir(exist_ok=True)
+    with pytest.raises(IncsegError) as err:
+        backup.import_store(archive, parent / "restored")
+    assert list(parent.iterdir()) == []
+    return str(err.value)
+
+
+def _refused_or_exact(archive: Path, parent: Path, original: AppContext) -> str | None:
+    """A damaged archive is refused cleanly, or (the bytes hit a field nothing depends on, such as a
+    timestamp) restores to exactly the original store; returns the refusal message or None."""
+    from incseg_app.domain.errors import IncsegError
+
+    parent.mkdir(exist_ok=True)
+    try:
+        backup.import_store(archive, parent / "restored")
+    except IncsegError as exc:
+        assert list(parent.iterdir()) == []
+        return str(exc)
+    restored = open_store(parent / "restored", StoreSettings())
+    try:
+        assert snapshot(restored) == snapshot(original)
+    finally:
+        restored.close()
+    return None
+
+
+def test_damaged_archive_bytes_are_refused_with_a_message(busy, tmp_path):
+    """Issue 15 #5: a tampered archive gave an uncaught ``zipfile.BadZipFile`` traceback. Bytes are
+    flipped at offsets spread over the whole file (member headers, compressed data, the directory),
+    and the file is cut at several lengths: each is refused by name with nothing left behind, or,
+    where the flip hit a field no check depends on, restores the exact store."""
+    good = backup.export_store(busy, tmp_path / "good.zip").path
+    data = good.read_bytes()
+    messages = []
+    for k, offset in enumerate(np.linspace(0, len(data) - 1, 24).astype(int)):
+        flipped = bytearray(data)
+        flipped[offset: offset + 4] = bytes(b ^ 0xA5 for b in flipped[offset: offset + 4])
+        (tmp_path / "flipped.zip").write_bytes(bytes(flipped))
+        messages.append(_refused_or_exact(tmp_path / "flipped.zip", tmp_path / f"f{k}", busy))
+    for k, length in enumerate((len(data) // 3, len(data) // 2, len(data) - 30, len(data) - 1)):
+        (tmp_path / "cut.zip").write_bytes(data[:length])
+        messages.append(_refused_cleanly(tmp_path / "cut.zip", tmp_path / f"c{k}"))
+    refused = [m for m in messages if m is not None]
+    assert len(refused) >= 20 and all(m.startswith(("flipped.zip", "cut.zip")) for m in refused), messages
+
+
+def test_an_archive_without_a_blob_its_database_needs_is_refused(busy, tmp_path):
+    """Issue 15 #5: an archive missing a blob the database needs restored "successfully". Here the
+    blob and its manifest line are both gone, so every hash that is left still matches."""
+    good = backup.export_store(busy, tmp_path / "good.zip").path
+    blob = _blob_member(good)
+
+    def drop(member, raw):
+        if member == "manifest.json":
+            m = json.loads(raw)
+            del m["files"][blob]
+            return json.dumps(m).encode()
+        return None if member in ("+", blob) else raw
+    bad = _rewrite(good, tmp_path / "bad.zip", drop)
+    message = _refused_cleanly(bad, tmp_path / "out")
+    assert "the archive is incomplete: its database refers to 1 blob(s) it does not hold" in message
+    assert blob.replace("/", "")[len("blobs"):] in message
+
+
+def test_member_sizes_must_match_the_manifest_before_extraction(busy, tmp_path, monkeypatch):
+    good = backup.export_store(busy, tmp_path / "good.zip").path
+    blob = _blob_member(good)
+
+    def grow(member, raw):
+        return None if member == "+" else (raw + bytes(1000) if member == blob else raw)
+    written = []
+    monkeypatch.setattr(backup, "_extract_verified", lambda *a: written.append(a) or 0)
+    message = _refused_cleanly(_rewrite(good, tmp_path / "bad.zip", grow), tmp_path / "out")
+    assert f"bad.zip:{blob}: its size in the zip differs from the manifest's" in message and written == []

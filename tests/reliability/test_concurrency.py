@@ -25,26 +25,23 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_two_browser_sessions_editing_one_mask(store):
     """Both sessions opened revision r; the first save wins, the second is refused with a message that
     says what happened and what to do, and the first one's pixels are intact."""
-    from incseg_app.ui import render
-    from incseg_app.ui.review_tab import save_correction
+    from incseg_app.ui.mask_editor.component import EditorState
+    from incseg_app.ui.review_tab import save
+    from store_helpers import label_png
 
     car = classes.create_class(store, "car", "#ff0000")
     road = classes.create_class(store, "road", "#0000ff")
     rec = images.import_uploads(store, [("street.png", image_bytes(8, 6, 0))], ["car"]).imported[0]
     base = masks.save_mask(store, rec.id, np.zeros((6, 8), np.uint8), MaskKind.PSEUDO, ReviewStatus.TO_REVIEW)
-    colors = render.palette(classes.list_classes(store))
-    session = {"image_id": rec.id, "mask_id": base.id}  # what both browser tabs hold
+    session = {"image_id": rec.id, "mask_id": base.id, "position": 0}  # what both browser tabs hold
 
-    def editor(class_id: int) -> dict:  # a brush stroke over the whole image in the class colour
-        stroke = np.zeros((6, 8, 4), np.uint8)
-        stroke[..., :3], stroke[..., 3] = colors[class_id], 255
-        return {"layers": [stroke]}
+    def painted(class_id: int) -> EditorState:  # the whole image painted with one class
+        return EditorState(rec.id, base.id, label_png(np.full((6, 8), class_id, np.uint8)))
 
-    work = np.zeros((6, 8), np.uint8)  # the revision both tabs loaded
-    first = save_correction(store, dict(session), editor(car.id), work, None, [])
-    assert first[0].startswith("✅")
-    second = save_correction(store, dict(session), editor(road.id), work, None, [])
-    assert second[0].startswith("⚠️") and "changed by someone else" in second[0]
+    first = save(store, dict(session), painted(car.id), [], "to_review", "", "likely_wrong")
+    assert first[0].startswith("✓")
+    second = save(store, dict(session), painted(road.id), [], "to_review", "", "likely_wrong")
+    assert second[0].startswith("⚠") and "changed by someone else" in second[0]
     assert "reload it and redo your edit" in second[0]
     history = masks.mask_history(store, rec.id)
     assert [h.id for h in history][0] == base.id and len(history) == 2

@@ -6,17 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from incseg_app.domain import JobKind, JobStatus, VersionStatus
 from incseg_app.services import StoreSettings, open_store
@@ -24,41 +16,7 @@ from incseg_app.services import doctor, jobs, versions
 from incseg_app.services.ml_settings import tiny_settings
 from store_helpers import add_shapes_project, png_bytes
 
-CHILD = Path(__file__).with_name("crash_child.py")
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _spawn(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, str(CHILD), *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _kill_when(proc: subprocess.Popen, ready: Callable[[], bool], timeout_s: float = 240.0) -> None:
-    """SIGKILL ``proc`` as soon as ``ready()`` holds (fails if the child exits or never gets there)."""
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not ready():
-            if proc.poll() is not None:
-                pytest.fail(f"child exited early ({proc.returncode}): {proc.stderr.read()[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("child never reached the point to kill it at")
-            time.sleep(0.02)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-
-
-def _query(db: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(db, timeout=30)
-    try:
-        return con.execute(sql).fetchall()
-    except sqlite3.OperationalError:  # table not created yet / locked: not ready
-        return []
-    finally:
-        con.close()
+from child_helpers import kill_when as _kill_when, query as _query, spawn as _spawn
 
 
 def _assert_consistent(ctx) -> None:
@@ -71,8 +29,8 @@ def _assert_consistent(ctx) -> None:
 
 
 def _repair_and_recheck(ctx) -> doctor.DoctorReport:
-    repaired = doctor.repair_store(ctx)
-    after = doctor.check_store(ctx)
+    repaired = doctor.repair_store(ctx, grace_s=0)  # the test knows nothing else writes to the store
+    after = doctor.check_store(ctx, grace_s=0)
     assert after.ok, after.lines()
     assert not list(ctx.blobs.root.rglob(".tmp-*"))
     return repaired

@@ -1,9 +1,11 @@
 """``doctor``: each kind of damage is found, ``--repair`` fixes what is safe and never deletes data."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,13 @@ from incseg_app.services import AppContext, classes, doctor, images, jobs, masks
 from incseg_app.storage.orm import JobRow
 from store_helpers import busy, image_bytes, snapshot, store  # noqa: F401
 
+
+
+def age(*paths: Path, seconds: float = 3600) -> None:
+    """Make files look written ``seconds`` ago (doctor leaves younger ones alone: a write may be running)."""
+    when = time.time() - seconds
+    for path in paths:
+        os.utime(path, (when, when))
 
 
 def _dead_owner() -> str:
@@ -51,6 +60,7 @@ def test_orphans_temp_files_stale_jobs_and_dead_versions_are_repaired(busy):
     (resume / "step_state.safetensors").write_bytes(b"epoch 3 state")
     half_saved = resume / ".step_state.safetensors.tmp"
     half_saved.write_bytes(b"epoch 4 state, half written")
+    age(busy.blobs.path(orphan), temp, half_saved)
     report = doctor.check_store(busy)
     assert (report.orphan_blobs, report.temp_files) == ([orphan], [temp, half_saved])
     assert report.resumable == [resume]
@@ -113,6 +123,8 @@ def test_cli_doctor_exit_codes(busy):
     clean = run(cli, ["doctor", "--storage", root])
     assert clean.exit_code == 0 and "is consistent" in clean.output
     orphan = busy.blobs.put_bytes(b"orphan")
+    assert run(cli, ["doctor", "--storage", root]).exit_code == 0  # young: maybe a write in progress
+    age(busy.blobs.path(orphan))
     found = run(cli, ["doctor", "--storage", root])
     assert found.exit_code == 1 and f"orphan blob (no row uses it): {orphan}" in found.output
     fixed = run(cli, ["doctor", "--repair", "--storage", root])
@@ -138,3 +150,27 @@ def test_damaged_database_file_is_reported(tmp_path: Path):
     (store_dir / "incseg.db").write_bytes(db.read_bytes())
     result = CliRunner().invoke(cli, ["doctor", "--storage", str(store_dir)])
     assert result.exit_code == 1 and "database: " in result.output and "malformed" in result.output
+
+
+def test_temp_folders_are_stale_only_when_their_process_is_gone(busy, tmp_path, monkeypatch):
+    """Named ``…-p<pid>-…``: stale once that process is gone, whatever its age; unnamed: once older than
+    the grace period. A live process's folder and a young unnamed one are left alone."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead_pid = _dead_owner().rpartition(":")[2]
+    folders = {"dead export": busy.root / "tmp" / f"incseg-export-p{dead_pid}-ab12",
+               "live export": busy.root / "tmp" / f"incseg-export-p{os.getpid()}-cd34",
+               "dead dataset": tmp_path / f"incseg-dataset-p{dead_pid}-ef56",
+               "old unnamed dataset": tmp_path / "incseg-dataset-x9",
+               "young unnamed dataset": tmp_path / "incseg-dataset-y8",
+               "dead restore": busy.root.parent / f".other.import-p{dead_pid}-gh78"}
+    for folder in folders.values():
+        (folder / "blobs").mkdir(parents=True)
+        (folder / "incseg.db").write_bytes(b"a snapshot")
+    age(folders["old unnamed dataset"])
+    report = doctor.check_store(busy)
+    stale = {name for name, folder in folders.items() if folder in report.stale_dirs}
+    assert stale == {"dead export", "dead dataset", "old unnamed dataset", "dead restore"} and not report.ok
+    doctor.repair_store(busy)
+    assert {name for name, folder in folders.items() if folder.exists()} == {"live export", "young unnamed dataset"}

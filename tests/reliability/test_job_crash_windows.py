@@ -116,10 +116,10 @@ def test_starting_a_job_during_a_long_write_gives_a_message_not_a_traceback(busy
     runner = JobRunner(busy_store)
     holder = _hold_lock(busy_store, 5.0)
     try:
-        out = train_tab.start(busy_store, runner, "finetune", [], [], 2, 2, 64, 0.005, False, False, "")
+        out = train_tab.start(busy_store, runner, "finetune", [], [], 2, 2, 64, 0.005, False, False, "", False)
     finally:
         _kill(holder)
-    assert out[0].startswith("⚠️") and "the store is busy: another process has held its write lock" in out[0]
+    assert out[0].startswith("⚠") and "the store is busy: another process has held its write lock" in out[0]
     assert jobs.list_jobs(busy_store) == []
 
 

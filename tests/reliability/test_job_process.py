@@ -18,7 +18,7 @@ from incseg_app.services import job_process
 from incseg_app.services.job_process import ProcessJobRunner
 from store_helpers import add_shapes_project, tiny_store  # noqa: F401
 
-TRAIN_VALUES = ("finetune", [], [], 400, 2, 64, 0.005, False, False, "")  # Train tab widgets: 400 epochs
+TRAIN_VALUES = ("finetune", [], [], 400, 2, 64, 0.005, False, False, "", False)  # Train tab widgets: 400 epochs
 
 
 def _free_port() -> int:
@@ -54,7 +54,7 @@ def _start_training(ctx, runner) -> int:
     from incseg_app.ui import train_tab
 
     status, job_id, *_ = train_tab.start(ctx, runner, *TRAIN_VALUES)
-    assert status.startswith("✅"), status
+    assert status.startswith("✓"), status
     return job_id
 
 
@@ -77,7 +77,7 @@ def test_sigkill_of_the_training_child_fails_the_job_and_the_server_answers(tiny
     assert [v.status for v in versions.list_versions(tiny_store)] == [VersionStatus.FAILED]
     with httpx.Client(timeout=30) as client:  # the server process is untouched
         assert client.get(url).status_code == 200
-    assert "failed" in train_tab.poll(tiny_store, job_id, [])[-1]
+    assert "failed" in train_tab.poll(tiny_store, job_id)[-1]
     again = _start_training(tiny_store, runner)  # nothing blocks the next step
     jobs.request_cancel(tiny_store, again)
     assert runner.wait(again, timeout=120).status == JobStatus.CANCELLED

@@ -14,7 +14,7 @@ import torch
 from incseg_app.domain.config import LabelingConfig
 from incseg_app.domain.errors import BadFileError, ValidationError, WeightsUnavailableError
 from incseg_app.services import StoreSettings, classes, images, open_store
-from incseg_app.services.archives import extract_zip
+from incseg_app.services.archives import ZipLimits, extract_zip
 from store_helpers import bomb_png, image_bytes, snapshot, store, tiny_store  # noqa: F401
 
 
@@ -54,14 +54,14 @@ def test_pickle_bomb_as_sam_checkpoint_is_refused_unexecuted(tmp_path):
 
 
 def test_pickle_bomb_as_clip_weights_is_refused_unexecuted(tmp_path, tiny_openclip):
-    from incseg_app.labeling.labeler import build_class_map_source
+    from incseg_app.labeling.labeler import build_labeler
     from incseg_app.models.encoders.openclip_vit import create_clip_model
 
     name, _ = tiny_openclip
     marker = tmp_path / "pwned"
     bomb = _pickle_bomb(tmp_path / "clip.pth", marker)
     with pytest.raises(WeightsUnavailableError, match="could not be loaded"):
-        build_class_map_source(LabelingConfig(clip_model=name, clip_pretrained=str(bomb)))
+        build_labeler(LabelingConfig(clip_model=name, clip_pretrained=str(bomb)))
     with pytest.raises(WeightsUnavailableError, match="cannot be loaded"):
         create_clip_model(name, str(bomb))
     assert not marker.exists()
@@ -139,7 +139,7 @@ def test_archives_cannot_write_outside_their_target(tmp_path, entry):
     target = tmp_path / "deep" / "target"
     target.mkdir(parents=True)
     with pytest.raises(BadFileError, match="a.zip:"):
-        extract_zip(archive, target, 2**20, 100)
+        extract_zip(archive, target, ZipLimits(100, 2**20))
     assert list(target.iterdir()) == []  # refused before anything was written
     assert not list(tmp_path.rglob("escape.txt")) and not Path("/tmp/escape.txt").exists()
 

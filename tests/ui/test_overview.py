@@ -36,11 +36,11 @@ def test_classes_and_versions_with_active_marker(store):
 
 def test_demo_project_fills_an_empty_store_once(ctx):
     status, text, legend, class_rows, _, demo_button = create_demo(ctx)
-    assert status.startswith("✅") and "Demo project ready" in plain(status)
+    assert status.startswith("✓") and "Demo project ready" in plain(status)
     assert [r[1] for r in class_rows] == ["cat", "coffee cup", "rocket", "astronaut"]
     assert all(r[3] == 3 for r in class_rows) and demo_button["visible"] is False
     again = create_demo(ctx)[0]
-    assert again.startswith("⚠️") and "empty store" in plain(again)
+    assert again.startswith("⚠") and "empty store" in plain(again)
 
 
 def test_weights_panel_names_the_fallbacks_and_how_to_add_weights(ctx):
@@ -70,3 +70,18 @@ def test_launch_settings_default_to_loopback(monkeypatch, caplog):
     assert "without a login" in caplog.text
     with pytest.raises(ValidationError, match="user:pass"):
         resolve_launch(auth="nopassword")
+
+
+def test_weights_panel_saves_checked_paths_and_names_only_flags_that_exist(ctx, tmp_path):
+    from incseg_app.ui.overview_tab import WEIGHTS_HOW, save_weights
+    from incseg_app.ui.server import ML_FLAGS
+
+    status, *_ = save_weights(ctx, "ViT-B-16", "", str(tmp_path / "nope.pth"), "vit_b")
+    assert status.startswith("⚠") and "not a file" in plain(status) and ctx.ml.labeling.sam_checkpoint == ""
+    sam = tmp_path / "sam.pth"
+    sam.write_bytes(b"weights")
+    status, text = save_weights(ctx, "ViT-B-16", "", str(sam), "vit_b")
+    assert status.startswith("✓") and ctx.ml.labeling.sam_checkpoint == str(sam) and "sam.pth" in plain(text)
+    flags = {f for f, _, _ in ML_FLAGS}
+    named = set(__import__("re").findall(r"--[a-z-]+", WEIGHTS_HOW + plain(weights_markdown(ctx))))
+    assert named <= flags  # every flag the panel names exists on `python app.py`

@@ -11,8 +11,8 @@ from ui_helpers import SIZE, add_pseudo, ctx, filled, plain, scene_png  # noqa: 
 
 def test_without_a_version_it_says_to_train(ctx):
     status, *rest = predict_tab.segment(ctx, np.zeros((8, 8, 3), np.uint8), None)
-    assert status.startswith("⚠️") and "train a first step" in plain(status)
-    assert predict_tab.segment(ctx, None, None)[0].startswith("⚠️ Upload")
+    assert status.startswith("⚠") and "train a first step" in plain(status)
+    assert predict_tab.segment(ctx, None, None)[0].startswith("⚠ Upload")
 
 
 def test_segment_with_the_active_version(filled):

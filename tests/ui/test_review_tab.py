@@ -1,155 +1,185 @@
-"""Review tab handlers: queue order, accept/reject/next, brush corrections saved as new revisions
-(with the optimistic-concurrency refusal), click-to-refine with undo, the pseudo-labelling job."""
+"""Review tab handlers: the first item opens by itself, x of y with previous/next, decisions move on and
+can be undone, unsaved edits are never dropped, saves store exact ids, reopen, the editor component's
+codec and server functions, the pseudo-labelling job."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+import base64
+import zlib
 
 import numpy as np
+import pytest
 
 from incseg_app.domain.enums import JobStatus, MaskKind, ReviewStatus
-from incseg_app.services import classes, jobs, masks
-from incseg_app.ui import render, review_tab
-from ui_helpers import SIZE, add_pseudo, ctx, filled, runner, scene_mask  # noqa: F401
+from incseg_app.services import classes, images, jobs, masks, review_editor
+from incseg_app.ui import review_tab, review_view
+from incseg_app.ui.mask_editor import MaskEditor
+from incseg_app.ui.mask_editor.component import EditorState, pack_ids, unpack_ids
+from store_helpers import label_png
+from ui_helpers import SIZE, add_pseudo, ctx, filled, plain, runner, scene_mask  # noqa: F401
+
+FILTERS = ("to_review", "", "likely_wrong")
 
 
 def shown(values):
-    """Named view of show_next's outputs."""
-    keys = ["current", "info", "image", "overlay", "legend", "editor", "points", "work_mask", "queue", "skipped"]
-    return dict(zip(keys, values))
+    """Named view of an item view (current, editor, position line, facts)."""
+    return dict(zip(["current", "editor", "position", "facts"], values))
 
 
-def test_queue_shows_lowest_confidence_first_with_overlay_legend_and_editor(filled):
-    ids = add_pseudo(filled, [0.9, 0.2, 0.5])
-    view = shown(review_tab.show_next(filled, "", []))
-    assert view["current"]["mask_id"] == ids[1]
-    assert "confidence 20%" in view["info"] and "train1.png" in view["info"]
-    assert "3 mask(s) wait for review" in view["queue"]
-    assert view["image"].shape == (SIZE, SIZE, 3) and view["overlay"].shape == (SIZE, SIZE, 3)
-    assert not np.array_equal(view["image"], view["overlay"])
-    assert "sky" in view["legend"] and "#0000ff" in view["legend"]
-    editor = view["editor"]
-    assert editor["value"]["layers"] == []  # strokes go on a clear layer over the tinted photo
-    np.testing.assert_array_equal(editor["value"]["background"], view["overlay"])
-    assert editor["brush"].colors == ["#0000ff", "#00ff00", render.VOID_HEX, "#000000"]
-    assert editor["brush"].color_mode == "fixed"
-
-
-def test_accept_reject_and_next(filled):
-    ids = add_pseudo(filled, [0.1, 0.2, 0.3])
-    view = shown(review_tab.show_next(filled, "", []))
-    status, *rest = review_tab.review(filled, "accept", view["current"], "", [])
-    assert "accepted" in status and masks.get_mask(filled, ids[0]).status == ReviewStatus.ACCEPTED
-    view = shown(rest)
-    assert view["current"]["mask_id"] == ids[1]
-    status, *rest = review_tab.review(filled, "next", view["current"], "", view["skipped"])
-    view = shown(rest)
-    assert view["current"]["mask_id"] == ids[2] and view["skipped"] == [ids[1]]
-    status, *rest = review_tab.review(filled, "reject", view["current"], "", view["skipped"])
-    assert masks.get_mask(filled, ids[2]).status == ReviewStatus.REJECTED
-    view = shown(rest)  # only the skipped one is left: the skips reset and it comes back
-    assert view["current"]["mask_id"] == ids[1] and view["skipped"] == []
-    assert masks.get_mask(filled, ids[1]).status == ReviewStatus.TO_REVIEW
-
-
-def test_empty_queue_says_so(filled):
-    view = shown(review_tab.show_next(filled, "", []))
-    assert view["current"] is None and "No mask waits" in view["queue"]
-
-
-def painted_editor(view, class_color=(0, 255, 0)):
-    """What the browser sends back after a stroke of ``class_color`` over the top-left 8×8 pixels: a
-    clear layer with the stroke, its antialiased edge faint (below the paint threshold)."""
-    layer = np.zeros((SIZE, SIZE, 4), np.uint8)
-    layer[:8, :8] = (*class_color, 255)
-    layer[8, :8] = (*class_color, 30)
-    return {"background": view["image"], "layers": [layer], "composite": None}
-
-
-def test_save_correction_is_a_new_accepted_revision(filled):
-    ids = add_pseudo(filled, [0.3])
-    view = shown(review_tab.show_next(filled, "", []))
-    status, *_ = review_tab.save_correction(filled, view["current"], painted_editor(view), view["work_mask"],
-                                                  "", [])
-    assert status.startswith("✅")
-    head = masks.head_mask(filled, view["current"]["image_id"])
-    assert (head.parent_id, head.kind, head.status) == (ids[0], MaskKind.CORRECTED, ReviewStatus.ACCEPTED)
-    expected = scene_mask()
-    expected[:8, :8] = 2
-    np.testing.assert_array_equal(masks.read_mask(filled, head.id), expected)
-    assert masks.get_mask(filled, ids[0]).kind == MaskKind.PSEUDO  # the old revision is kept
-
-
-def test_stale_save_is_refused_and_nothing_is_lost(filled):
-    add_pseudo(filled, [0.3])
-    view = shown(review_tab.show_next(filled, "", []))
-    other = masks.save_mask(filled, view["current"]["image_id"], scene_mask(),
-                            expected_parent_id=view["current"]["mask_id"])  # another browser saved first
-    status, *rest = review_tab.save_correction(filled, view["current"], painted_editor(view), view["work_mask"],
-                                                  "", [])
-    assert status.startswith("⚠️") and "changed by someone else" in status
-    assert all(r == {"__type__": "update"} for r in rest)
-    assert masks.head_mask(filled, view["current"]["image_id"]).id == other.id
-
-
-def test_background_and_unsure_brushes_and_a_resized_canvas():
-    colors = {0: (0, 0, 0), 1: (0, 0, 255), 2: (0, 255, 0), 255: render.VOID_RGB}
-    base = scene_mask()
-    layer = np.zeros((2 * SIZE, 2 * SIZE, 4), np.uint8)  # the canvas came back at twice the size
-    layer[:8, :8] = (0, 0, 0, 255)  # background brush
-    layer[120:, 120:] = (*render.VOID_RGB, 255)  # "unsure" brush
-    layer[70:74, :8] = (10, 240, 20, 255)  # a slightly-off green is still grass
-    out = render.layers_to_mask([layer], colors, base)
-    assert (out[:4, :4] == 0).all() and (out[60:, 60:] == 255).all() and (out[35:37, :4] == 2).all()
-    assert (out[10:30, 10:] == 1).all() and (out[40:58] == 2).all()  # unpainted pixels keep the base
-
-
-def test_click_to_refine_and_undo(filled):
-    add_pseudo(filled, [0.3])
-    view = shown(review_tab.show_next(filled, "", []))
+def edited(view, mask: np.ndarray) -> EditorState:
     cur = view["current"]
-    status, picture, editor, mask, points = review_tab.click(filled, cur, [], 1, "positive",
-                                                             SimpleNamespace(index=(10, 50)))
-    assert points == [(10, 50, True)] and "1 point(s)" in status
-    assert mask[50, 10] == 1 and (mask != scene_mask()).any()  # the clicked region became sky
-    assert tuple(picture[50, 10]) == (0, 220, 0)  # the positive point is drawn
-    assert not np.array_equal(editor["value"]["background"], view["overlay"])  # the editor shows it
-    status, picture, editor, mask, points = review_tab.undo(filled, cur, points, 1)
-    assert points == [] and np.array_equal(mask, scene_mask())
+    return EditorState(cur["image_id"], cur["mask_id"], label_png(mask))
 
 
-def test_click_needs_a_mask_and_a_class(filled):
-    status, *_, points = review_tab.click(filled, None, [], 1, "positive", SimpleNamespace(index=(1, 1)))
-    assert "Pick a mask" in status and points == []
+def test_the_first_item_opens_on_load_with_position_palette_and_photo(filled):
+    ids = add_pseudo(filled, [0.9, 0.2, 0.5])
+    job_id, _, timer, tags, warnings, *item = review_tab.refresh(filled, None, *FILTERS)
+    view = shown(item)
+    assert view["current"]["mask_id"] == ids[1] and "Item 1 of 3" in plain(view["position"])
+    assert "train1.png" in view["facts"] and "confidence 20%" in view["facts"]
+    editor = view["editor"]
+    assert editor.mask_id == ids[1] and editor.photo[:2] == b"\xff\xd8"  # JPEG
+    np.testing.assert_array_equal(editor.labels, scene_mask())
+    assert [(c.name, c.key) for c in editor.classes] == [("sky", "1"), ("grass", "2"), ("background", "0"),
+                                                         ("unsure", "X")]
+    assert editor.default_class == 1  # the palette starts on the image's first tag
+    again = review_tab.refresh(filled, view["current"], *FILTERS)
+    assert all(v == {"__type__": "update"} for v in again[5:])  # an item on screen is left alone
 
 
-def test_pseudo_labelling_job_progress_and_reattach(filled, runner):
-    status, job_id, html, timer = review_tab.start_labeling(filled, runner, False)
-    assert status.startswith("✅") and timer.active
-    job = runner.wait(job_id, timeout=300)
-    assert job.status == JobStatus.DONE
-    html, timer, queue = review_tab.poll(filled, job_id, "")
-    assert "100%" in html and "done" in html and not timer.active
-    assert "4 mask(s) wait for review" in queue  # the val images already had ground truth
-    again = review_tab.refresh(filled)
-    assert again[0] == job_id and not again[2].active
-    assert review_tab.cancel(filled, None) == "No pseudo-labelling job to cancel."
+def test_previous_next_and_unsaved_edits_block_moving_on(filled):
+    ids = add_pseudo(filled, [0.1, 0.2, 0.3])
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    status, *rest = review_tab.go(filled, 1, view["current"], None, *FILTERS)
+    assert shown(rest)["current"]["mask_id"] == ids[1] and "Item 2 of 3" in plain(shown(rest)["position"])
+    status, *rest = review_tab.go(filled, -1, shown(rest)["current"], None, *FILTERS)
+    assert shown(rest)["current"]["mask_id"] == ids[0]
+    changed = scene_mask()
+    changed[0, 0] = 2
+    status, *rest = review_tab.go(filled, 1, view["current"], edited(view, changed), *FILTERS)
+    assert "unsaved edits" in status and all(r == {"__type__": "update"} for r in rest)
 
 
-def test_refresh_reattaches_to_a_running_job(filled):
+def test_accept_moves_on_and_undo_restores_the_status(filled):
+    ids = add_pseudo(filled, [0.1, 0.2])
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    status, *rest = review_tab.decide(filled, "accept", view["current"], None, [], *FILTERS)
+    after, history = shown(rest[:4]), rest[4]
+    assert "accepted" in status and masks.get_mask(filled, ids[0]).status == ReviewStatus.ACCEPTED
+    assert after["current"]["mask_id"] == ids[1] and "Item 1 of 1" in plain(after["position"])
+    status, *rest = review_tab.undo(filled, None, history, *FILTERS)
+    assert "to review again" in status and masks.get_mask(filled, ids[0]).status == ReviewStatus.TO_REVIEW
+    assert shown(rest[:4])["current"]["mask_id"] == ids[0] and rest[4] == []
+    assert "No decision to undo" in review_tab.undo(filled, None, [], *FILTERS)[0]
+
+
+def test_accept_with_edits_saves_them_as_the_correction_and_reject_refuses(filled):
+    ids = add_pseudo(filled, [0.1])
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    changed = scene_mask()
+    changed[:4, :4] = 255
+    status, *_ = review_tab.decide(filled, "reject", view["current"], edited(view, changed), [], *FILTERS)
+    assert "Revert your edits" in status and masks.get_mask(filled, ids[0]).status == ReviewStatus.TO_REVIEW
+    status, *rest = review_tab.decide(filled, "accept", view["current"], edited(view, changed), [], *FILTERS)
+    head = masks.head_mask(filled, view["current"]["image_id"])
+    assert "Saved your correction" in status and head.kind == MaskKind.CORRECTED and head.parent_id == ids[0]
+    np.testing.assert_array_equal(masks.read_mask(filled, head.id), changed)
+    assert rest[4][-1]["kind"] == "save"
+
+
+def test_save_without_a_change_is_refused_and_stores_nothing(filled):
+    ids = add_pseudo(filled, [0.1])
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    status, *_ = review_tab.save(filled, view["current"], None, [], *FILTERS)
+    assert "Nothing changed" in status
+    status, *_ = review_tab.save(filled, view["current"], edited(view, scene_mask()), [], *FILTERS)
+    assert "nothing was changed" in status
+    assert masks.head_mask(filled, view["current"]["image_id"]).id == ids[0]
+
+
+def test_reopen_a_reviewed_mask_from_the_reviewed_filter(filled):
+    ids = add_pseudo(filled, [0.1])
+    masks.set_review_status(filled, ids[0], ReviewStatus.REJECTED)
+    view = shown(review_tab.at(filled, 0, "rejected", "", "likely_wrong"))
+    assert view["current"]["mask_id"] == ids[0]
+    status, *rest = review_tab.reopen(filled, view["current"], [], "rejected", "", "likely_wrong")
+    assert "waits for review again" in status and masks.get_mask(filled, ids[0]).status == ReviewStatus.TO_REVIEW
+    assert "Not in this list" in plain(shown(rest[:4])["position"])  # still shown, though no longer "rejected"
+
+
+def test_an_empty_queue_says_what_to_do(filled):
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    assert view["current"] is None and view["editor"] is None and "Nothing waits" in view["position"]
+
+
+def test_editor_codec_round_trips_exact_ids_and_refuses_oversized_payloads():
+    labels = np.random.default_rng(0).integers(0, 256, (37, 53), dtype=np.uint8)
+    np.testing.assert_array_equal(unpack_ids(pack_ids(labels), 53, 37), labels)
+    bomb = base64.b64encode(zlib.compress(bytes(10_000))).decode()
+    with pytest.raises(ValueError, match="expected"):
+        unpack_ids(bomb, 10, 10)
+    with pytest.raises(ValueError, match="bad label map size"):
+        unpack_ids(bomb, 100_000, 1)
+
+
+def test_editor_value_and_server_functions(filled):
+    add_pseudo(filled, [0.1])
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    editor = MaskEditor(refine_fn=review_tab.refine_fn(filled), render=False,
+                        regions_fn=lambda image_id: review_editor.region_maps(filled, image_id))
+    value = editor.postprocess(view["editor"])
+    assert value["width"] == SIZE and value["photo"].startswith("data:image/jpeg;base64,")
+    np.testing.assert_array_equal(unpack_ids(value["labels"], SIZE, SIZE), scene_mask())
+    state = editor.preprocess({"image_id": value["image_id"], "mask_id": value["mask_id"],
+                               "edit": {"png": base64.b64encode(label_png(scene_mask())).decode()}})
+    assert state.dirty and state.edited_png.startswith(b"\x89PNG")
+    out = editor.refine({"image_id": value["image_id"], "width": SIZE, "height": SIZE, "class_id": 2,
+                         "points": [[10, 10, True]], "scale": "coarse", "labels": value["labels"]})
+    assert unpack_ids(out["labels"], SIZE, SIZE)[10, 10] == 2
+    assert "error" in editor.refine({"image_id": value["image_id"], "width": SIZE, "height": SIZE,
+                                     "class_id": 99, "points": [[1, 1, True]], "labels": value["labels"]})
+    maps = editor.regions({"image_id": value["image_id"]})
+    assert set(maps) == {"fine", "medium", "coarse"}
+
+
+def test_pseudo_labelling_job_then_the_first_item_opens(filled, runner):
+    status, job_id, html, timer = review_tab.start_job(filled, runner, "label", False)
+    assert status.startswith("✓") and timer.active
+    assert runner.wait(job_id, timeout=300).status == JobStatus.DONE
+    html, timer, warnings, *item = review_tab.poll(filled, job_id, None, None, *FILTERS)
+    assert "100%" in html and not timer.active
+    view = shown(item)
+    assert "Item 1 of 4" in plain(view["position"])  # the val images already had ground truth
+    html, timer, warnings, *item = review_tab.poll(filled, job_id, view["current"], None, *FILTERS)
+    assert all(v == {"__type__": "update"} for v in item)  # an item on screen is not replaced
+
+
+def test_localisation_warnings_and_relabelling_from_corrections(filled, runner):
+    ids = add_pseudo(filled, [0.1, 0.2, 0.3, 0.4])
+    warnings = review_tab.refresh(filled, None, *FILTERS)[4]
+    assert "'sky' is tagged on" in plain(warnings) and warnings.startswith("- ⚠")  # every image is tagged sky
+    masks.set_review_status(filled, ids[0], ReviewStatus.ACCEPTED)  # (the val images' ground truth counts too)
+    view = shown(review_tab.at(filled, 0, *FILTERS))
+    status, job_id, html, timer = review_tab.start_job(filled, runner, "relabel", False)
+    assert status.startswith("✓") and "Relabelling the drafts" in status
+    assert runner.wait(job_id, timeout=300).status == JobStatus.DONE
+    html, timer, warnings, *item = review_tab.poll(filled, job_id, view["current"], None, *FILTERS)
+    if masks.head_mask(filled, view["current"]["image_id"]).id != view["current"]["mask_id"]:
+        assert shown(item)["current"]["mask_id"] != view["current"]["mask_id"]  # the replaced draft reloads
+
+
+def test_cancel_and_rank_refusals(filled, runner):
     job = jobs.create_job(filled, "pseudo_label")
     jobs.start_job(filled, job.id)
-    job_id, html, timer, tag, refine_class = review_tab.refresh(filled)
-    assert job_id == job.id and timer.active and "running" in html
-    assert refine_class["choices"] == [("sky", 1), ("grass", 2)]
     assert "Cancelling" in review_tab.cancel(filled, job.id) and jobs.get_job(filled, job.id).cancel_requested
+    status, *_ = review_tab.start_job(filled, runner, "rank", False)
+    assert "no model version" in status
 
 
 def test_class_names_are_escaped_in_the_review_view(ctx):
     classes.create_class(ctx, "<script>alert(1)</script>", "#ff0000")
     from ui_helpers import scene_png
-    from incseg_app.services import images
     images.import_uploads(ctx, [("<b>x</b>.png", scene_png(1))], ["<script>alert(1)</script>"])
     masks.save_mask(ctx, 1, np.ones((SIZE, SIZE), np.uint8), MaskKind.PSEUDO, ReviewStatus.TO_REVIEW)
-    view = shown(review_tab.show_next(ctx, "", []))
-    assert "<script>" not in view["info"] and "<script>" not in view["legend"]
-    assert "&lt;script&gt;" in view["legend"] and "&lt;b&gt;" in view["info"]
+    view = shown(review_tab.at(ctx, 0, *FILTERS))
+    assert "<b>" not in view["facts"] and "&lt;b&gt;" in view["facts"] and "&lt;script&gt;" in view["facts"]
+    assert review_view.palette(ctx)[0].name == "<script>alert(1)</script>"  # the editor shows it as text

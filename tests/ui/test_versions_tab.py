@@ -2,7 +2,6 @@
 forgetting report with the threshold warning and heatmap, roll back with confirmation, compare."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from incseg_app.domain.records import ClassMetric
@@ -35,14 +34,16 @@ def test_tree_marks_the_active_version_and_nests_children(two_steps):
     assert lines[1].startswith(f"    - ● **v{v2.id} +grass** (active) · gsc · step 1")
     text, pick, a, b = versions_tab.refresh(ctx)
     assert pick["value"] == v2.id and [c[1] for c in pick["choices"]] == [v2.id, v1.id]
+    assert pick["choices"][0][0] == f"v{v2.id} +grass (active)" and a["choices"] == pick["choices"]
 
 
 def test_report_table_mious_heatmap_and_forgetting_warning(two_steps):
-    ctx, _, v2 = two_steps
+    ctx, v1, v2 = two_steps
     summary, rows, heatmap, warning = versions_tab.report_values(ctx, v2.id, 5)
-    assert ["sky", "60.0", "80.0", "20.0", "⚠️ yes"] in rows and ["grass", "70.0", "–", "–", "new"] in rows
-    assert "mIoU old **75.0** · new **70.0**" in plain(summary)
-    assert isinstance(heatmap, np.ndarray) and heatmap.ndim == 3
+    assert ["sky", "60.0", "80.0", "20.0", "⚠ yes"] in rows and ["grass", "70.0", "–", "–", "new"] in rows
+    assert "mIoU old **75.0** · new **70.0**" in plain(summary) and "Validated on reviewed masks only" in summary
+    assert f"<th>v{v1.id}</th><th>v{v2.id}</th>" in heatmap and "<th>sky</th>" in heatmap
+    assert ">80.0</td>" in heatmap and ">60.0</td>" in heatmap and "<th>class</th>" in heatmap
     assert "Forgot more than 5 IoU points:** sky" in plain(warning)
     assert "No class forgot" in versions_tab.report_values(ctx, v2.id, 25)[3]
 
@@ -52,8 +53,10 @@ def test_roll_back_needs_confirmation(two_steps):
     question, row = versions_tab.ask_activate(ctx, v1.id)
     assert row["visible"] is True and f"v{v1.id} base" in plain(question)
     assert versions.active_version(ctx).id == v2.id  # asking changes nothing
-    status, row, tree, _ = versions_tab.confirm_activate(ctx, v1.id)
+    status, row, tree, pick, a, b = versions_tab.confirm_activate(ctx, v1.id)
     assert row["visible"] is False and versions.active_version(ctx).id == v1.id
+    assert dict((v, lbl) for lbl, v in pick["choices"])[v1.id].endswith("(active)") and pick["value"] == v1.id
+    assert dict((v, lbl) for lbl, v in b["choices"])[v2.id].endswith("(ready)")
     assert f"● **v{v1.id} base** (active)" in plain(tree) and "is now the active version" in plain(status)
 
 
@@ -62,7 +65,7 @@ def test_a_failed_version_cannot_be_activated(two_steps):
     bad = versions.create_version(ctx, "broken", [0, 1, 2], "finetune", parent_id=v1.id)
     versions.mark_failed(ctx, bad.id)
     status, *rest = versions_tab.confirm_activate(ctx, bad.id)
-    assert status.startswith("⚠️") and "only a ready version" in plain(status)
+    assert status.startswith("⚠") and "only a ready version" in plain(status)
 
 
 def test_compare_two_versions(two_steps):

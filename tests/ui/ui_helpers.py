@@ -35,8 +35,9 @@ def scene_mask() -> np.ndarray:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> AppContext:
-    store = open_store(tmp_path / "store", StoreSettings(), ml=tiny_settings())
+def ctx(tmp_path: Path, database_url: str | None) -> AppContext:
+    """A store on the tiny model: SQLite, or PostgreSQL in the ``[postgresql]`` twin of a service test."""
+    store = open_store(tmp_path / "store", StoreSettings(), ml=tiny_settings(), database_url=database_url)
     yield store
     store.close()
 

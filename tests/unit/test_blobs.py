@@ -100,3 +100,38 @@ def test_file_changing_during_put_file_is_rejected(blobs, tmp_path, monkeypatch)
     with pytest.raises(ValidationError, match="changed"):
         blobs.put_file(src)
     assert list(blobs.iter_shas()) == []
+
+
+def test_put_many_stores_a_batch_with_one_flush(blobs, monkeypatch):
+    from incseg_app.storage import blobs as blob_module
+
+    existing = blobs.put_bytes(b"already here")
+    flushes: list[int] = []
+    real = blob_module._flush
+    monkeypatch.setattr(blob_module, "_flush", lambda paths, root: flushes.append(len(paths)) or real(paths, root))
+    fsyncs: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd))
+    data = [b"one", b"two", b"already here", b"one"]
+    shas = blobs.put_many(data)
+    assert shas == [hashlib.sha256(d).hexdigest() for d in data] and shas[2] == existing
+    assert sorted(blobs.iter_shas()) == sorted(set(shas))
+    assert all(blobs.get_bytes(s) == d for s, d in zip(shas, data))
+    assert len(flushes) == 2  # file contents before the renames, the renames before returning
+    assert not list(blobs.root.rglob(".tmp-*"))
+
+
+def test_put_many_failing_part_way_leaves_no_temp_file_or_partial_blob(blobs, monkeypatch):
+    real = os.replace
+    calls = {"n": 0}
+
+    def fail_second(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk went away")
+        real(src, dst)
+    monkeypatch.setattr(os, "replace", fail_second)
+    with pytest.raises(OSError):
+        blobs.put_many([b"a" * 10, b"b" * 10, b"c" * 10])
+    assert not list(blobs.root.rglob(".tmp-*"))
+    for sha in blobs.iter_shas():  # whatever landed is complete
+        assert hashlib.sha256(blobs.path(sha).read_bytes()).hexdigest() == sha

@@ -1,10 +1,18 @@
-"""Data parallelism: two gloo CPU ranks with half batches end with the weights of one rank."""
+"""Data parallelism: two gloo CPU ranks started by ``torchrun --nproc_per_node 2``, with half batches each,
+end with the weights of one rank (``DistributedDataParallel`` over the model and the parts' modules).
+
+Run as a script, this file is the rank worker: ``torchrun ... test_ddp.py PARENT OUT``.
+"""
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from incseg_app.domain.config import MethodConfig, ModelConfig, TrainConfig
@@ -12,13 +20,14 @@ from incseg_app.methods.registry import get_method
 from incseg_app.models.build import build_model
 from incseg_app.training.checkpoint import Checkpoint
 from incseg_app.training.data import InMemoryDataset
-from incseg_app.training.ddp import DistInfo
+from incseg_app.training.ddp import DistInfo, init_from_env
 from incseg_app.training.step import run_incremental_step
 
 MODEL = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder_heads=4, decoder_layers=1)
 # whole images (and their mirror): with 32-px crops the stride-32 tap is 1×1, GroupNorm cancels some gradients to
 # rounding noise, and Adam's first, sign-like step turns that noise into lr-sized differences between rank layouts
-TRAIN = TrainConfig(epochs=2, batch_size=4, crop_size=64, lr=3e-3, seed=0, scales=(1.0,))
+# (and the trained weights themselves: rounding them for compact storage could round two nearly equal values apart)
+TRAIN = TrainConfig(epochs=2, batch_size=4, crop_size=64, lr=3e-3, seed=0, scales=(1.0,), delta_weights=False)
 
 
 def _data() -> InMemoryDataset:
@@ -41,13 +50,16 @@ def _train(parent_file: str, dist_info: DistInfo | None) -> dict[str, torch.Tens
     return {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
 
 
-def _rank(rank: int, world: int, init_file: str, parent_file: str, out_file: str) -> None:
+def _worker(parent_file: str, out_file: str) -> None:
+    """One torchrun rank: join the gloo group from torchrun's environment, train, rank 0 saves."""
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    info = init_from_env("cpu")
+    assert info is not None and info.world_size == 2
     try:
-        state = _train(parent_file, DistInfo(rank, world))
-        if rank == 0:
+        state = _train(parent_file, info)
+        if info.is_main:
             save_file(state, out_file)
+        dist.barrier()  # neither rank tears its gloo connections down while the other still uses them
     finally:
         dist.destroy_process_group()
 
@@ -57,7 +69,12 @@ def test_two_cpu_ranks_match_one_rank(tmp_path):
     parent_file = str(tmp_path / "parent.safetensors")
     save_file({k: v.contiguous() for k, v in build_model(MODEL, (3,)).state_dict().items()}, parent_file)
     out_file = str(tmp_path / "rank0.safetensors")
-    mp.spawn(_rank, args=(2, str(tmp_path / "init"), parent_file, out_file), nprocs=2, join=True)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "tests")]), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           __file__, parent_file, out_file]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
     two = load_file(out_file)
     one = _train(parent_file, None)
     start = load_file(parent_file)
@@ -75,3 +92,7 @@ def test_two_cpu_ranks_match_one_rank(tmp_path):
         # up to lr-sized steps; MiB's noisy token copy leaves a few such coordinates in the tiny encoder
         assert torch.allclose(other, value, atol=3e-5, rtol=1e-4), name
 
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1], sys.argv[2])

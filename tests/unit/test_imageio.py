@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from incseg_app.domain.errors import BadFileError
-from incseg_app.services.archives import extract_zip, safe_relative_name
+from incseg_app.services.archives import ZipLimits, extract_zip, safe_relative_name
 from incseg_app.services.imageio import (
     check_mask, class_pixels, decode_mask, decode_rgb, encode_mask, encode_palette_png, hex_to_rgb,
     validate_image, voc_color,
@@ -129,7 +129,7 @@ def test_extract_zip_rejects_slip_before_writing_anything(tmp_path):
     target = tmp_path / "target"
     target.mkdir()
     with pytest.raises(BadFileError, match="data.zip:../../outside.txt") as err:
-        extract_zip(archive, target, BIG, 100)
+        extract_zip(archive, target, ZipLimits(100, BIG))
     assert "'../'" in err.value.reason
     assert list(target.rglob("*")) == []
     assert not (tmp_path / "outside.txt").exists()
@@ -139,5 +139,5 @@ def test_extract_zip_writes_entries(tmp_path):
     archive = tmp_path / "data.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("a/b.txt", b"content")
-    extract_zip(archive, tmp_path / "t", BIG, 100)
+    extract_zip(archive, tmp_path / "t", ZipLimits(100, BIG))
     assert (tmp_path / "t" / "a" / "b.txt").read_bytes() == b"content"

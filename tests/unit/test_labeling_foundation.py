@@ -140,8 +140,10 @@ def test_sam_loads_checkpoint_refines_and_caches_embedding(sam_file, image, monk
     assert len(calls) == 1 and refiner.embed_calls == 1  # the click reused the cached embedding
     assert edited.shape == mask.shape and set(np.unique(edited)) <= {0, 5}
     assert mask.max() == 0  # the input mask is not modified
-    refiner.refine(image[::-1].copy(), maps)
-    assert len(calls) == 2  # a different image is embedded
+    other = np.ascontiguousarray(image[::-1])
+    refiner.refine(other, maps)
+    refiner.click(image, mask, 5, [(30, 20, True)])  # back to the first image: its predictor is cached
+    assert refiner.embed_calls == 2 and len(refiner._cache) == 2 and len(calls) == 1
 
 
 def test_sam_safetensors_checkpoint_and_wrong_type(tmp_path, sam_file):
@@ -162,7 +164,7 @@ def test_build_labeler_with_clip_and_sam(clip_file, sam_file, image):
     labeler = build_labeler(cfg, sam_builders=TINY_SAM)
     assert labeler.sources == {"class_map": f"clip {CLIP_NAME} (file tiny_clip.safetensors)",
                                "refiner": "sam tiny (file tiny_sam.pth)"}
-    assert not labeler.needs_fit and labeler.fit([image], np.ones((1, 1)), [3]) == []
+    assert not labeler.needs_fit  # CLIP needs no fitting on the tagged set
     result = labeler.label(image, [(3, ("red square",)), (9, ("sky",))])
     assert result.labels.shape == (48, 64) and result.labels.dtype == np.uint8
     assert set(np.unique(result.labels)) <= {0, 3, 9, 255}

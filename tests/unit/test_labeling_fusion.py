@@ -19,12 +19,12 @@ def two_region_image() -> np.ndarray:
 
 def test_fuse_labels_confidence_and_unsure():
     scores = np.array([[[0.9, 0.55, 0.1, 0.3]], [[0.2, 0.6, 0.05, 0.3]]], np.float32)  # 2×1×4
-    labels, conf = fuse(scores, [4, 7], unsure_below=0.3)
-    # pixel 0: class 4 (0.9) vs class 7 (0.2) / bg (0.1) -> margin 0.7
-    # pixel 1: 0.6 vs 0.55 -> margin 0.05 -> unsure
-    # pixel 2: bg 0.9 vs 0.1 -> margin 0.8; pixel 3: bg 0.7 vs 0.3 -> 0.4
+    labels, conf = fuse(scores, [4, 7], unsure_below=0.5)
+    # pixel 0: class 4 (0.9) vs class 7 (0.2), bg (0.1) -> 0.9 / 1.2
+    # pixel 1: 0.6 vs 0.55, bg 0.4 -> 0.6 / 1.55 -> unsure
+    # pixel 2: bg 0.9 vs 0.1, 0.05 -> 0.9 / 1.05; pixel 3: bg 0.7 vs 0.3, 0.3 -> 0.7 / 1.3
     np.testing.assert_array_equal(labels, [[4, 255, 0, 0]])
-    np.testing.assert_allclose(conf, [[0.7, 0.05, 0.8, 0.4]], atol=1e-6)
+    np.testing.assert_allclose(conf, [[0.9 / 1.2, 0.6 / 1.55, 0.9 / 1.05, 0.7 / 1.3]], atol=1e-6)
     assert labels.dtype == np.uint8 and conf.dtype == np.float32
 
 
@@ -96,9 +96,9 @@ def test_touched_components_selects_clicked_object_only():
 def test_describe_weights_fallbacks():
     lines = describe_weights(LabelingConfig(superpixels=150, unsure_below=0.35))
     text = "\n".join(lines)
-    assert lines[0].startswith("CLIP: not configured") and "tag localiser" in lines[0]
+    assert lines[0].startswith("CLIP: not configured") and "co-segment" in lines[0]
     assert "--clip-pretrained" in text and "--sam-checkpoint" in text
-    assert "about 150 SLIC superpixels" in text and "below 0.35" in text
+    assert "about 150 per image" in text and "below 0.35" in text
 
 
 def test_describe_weights_configured_and_missing(tmp_path):
@@ -117,6 +117,6 @@ def test_fuse_background_evidence_wins_where_known():
     scores = np.full((1, 1, 2), 0.7, np.float32)
     labels, conf = fuse(scores, [4], 0.25, background=np.array([[0.0, 1.0]], np.float32))
     np.testing.assert_array_equal(labels, [[4, 0]])  # bg 0.3 vs 0.7, then bg 1.0 vs 0.7
-    np.testing.assert_allclose(conf, [[0.4, 0.3]], atol=1e-6)
+    np.testing.assert_allclose(conf, [[0.7, 1.0 / 1.7]], atol=1e-6)
     with pytest.raises(ValidationError, match="does not match"):
         fuse(scores, [4], 0.25, background=np.zeros((2, 2), np.float32))

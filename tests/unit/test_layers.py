@@ -60,7 +60,7 @@ def _imports(path: Path) -> list[tuple[str, int]]:
     return names
 
 
-MODULES = sorted(p for p in PKG.rglob("*.py") if "migrations" not in p.parts)
+MODULES = sorted(p for p in PKG.rglob("*.py") if "migrations" not in p.parts and "node_modules" not in p.parts)
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PKG)))

@@ -12,7 +12,6 @@ tokens of width C (768 for ViT-B-16), and removing unused parameters keeps DDP s
 """
 from __future__ import annotations
 
-import logging
 import pickle
 from collections.abc import Sequence
 
@@ -23,7 +22,6 @@ from torch import Tensor, nn
 from ...domain.errors import ValidationError, WeightsUnavailableError
 from .base import Encoder
 
-log = logging.getLogger(__name__)
 
 
 def create_clip_model(clip_model: str, clip_pretrained: str) -> nn.Module:
@@ -72,11 +70,9 @@ class OpenCLIPViTEncoder(Encoder):
 
     @classmethod
     def from_config(cls, clip_model: str, clip_pretrained: str) -> OpenCLIPViTEncoder:
-        """Build from an open_clip architecture name and a pretrained tag or local file ("" = random)."""
-        model = create_clip_model(clip_model, clip_pretrained)
-        if not clip_pretrained:
-            log.warning("openclip_vit encoder %s has random weights (no clip_pretrained given)", clip_model)
-        return cls(model.visual)
+        """Build from an open_clip architecture name and a pretrained tag or local file ("" = random weights,
+        for a model whose checkpoint state replaces them; ``build_openclip_vit`` refuses "" for a new model)."""
+        return cls(create_clip_model(clip_model, clip_pretrained).visual)
 
     def _grid_position(self, h: int, w: int) -> Tensor:
         """Positional embedding (1 + h·w)×C, the patch grid resized bicubically to h×w."""

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ...domain.names import name_key
 from ...domain.records import ClassDef
 from ..db import lock_table
 from ..orm import ClassRow, ImageTagRow, MaskClassRow
@@ -27,7 +28,7 @@ class ClassRepo:
         return None if row is None else to_class(row)
 
     def get_by_name(self, name: str) -> ClassDef | None:
-        row = self.s.scalar(select(ClassRow).where(ClassRow.name_key == name.strip().casefold()))
+        row = self.s.scalar(select(ClassRow).where(ClassRow.name_key == name_key(name)))
         return None if row is None else to_class(row)
 
     def list(self, include_archived: bool = True) -> list[ClassDef]:
@@ -47,19 +48,19 @@ class ClassRepo:
         return None if row is None else to_class(row)
 
     def add(self, class_id: int, name: str, color: str, prompts: tuple[str, ...] = ()) -> ClassDef:
-        row = ClassRow(id=class_id, name=name, name_key=name.casefold(), color=color, prompts=list(prompts),
+        row = ClassRow(id=class_id, name=name, name_key=name_key(name), color=color, prompts=list(prompts),
                        archived=False)
         self.s.add(row)
         self.s.flush()
         return to_class(row)
 
     def update(self, class_id: int, **fields: Any) -> ClassDef:
-        """Set columns (``name`` also updates the case-folded uniqueness key)."""
+        """Set columns (``name`` also updates the normalised, case-folded uniqueness key)."""
         row = self.s.get(ClassRow, class_id)
         if row is None:
             raise KeyError(class_id)
         if "name" in fields:
-            fields["name_key"] = fields["name"].casefold()
+            fields["name_key"] = name_key(fields["name"])
         if "prompts" in fields:
             fields["prompts"] = list(fields["prompts"])
         for key, value in fields.items():

@@ -1,0 +1,106 @@
+"""The product's labeller as ``bench/pseudo.py`` drives it: built from the same config, fed the same
+evidence (the base model's probability of its known classes), refitted for each k of corrections."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from incseg_app.domain.config import LabelingConfig
+from incseg_app.labeling import build_labeler
+from incseg_app.labeling.protocols import PseudoMask
+from incseg_app.labeling.protocols import image_key
+from incseg_app.labeling.regions import Regions
+from incseg_app.labeling.set_labeler import SetLabeler
+from incseg_app.training.evaluate import predict_probabilities
+
+log = logging.getLogger("bench.pseudo")
+REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape")
+
+
+class BenchLabeller:
+    """Holds the labeller and each item's known-class evidence (float16, computed once)."""
+
+    def __init__(self, args: argparse.Namespace, class_names: dict[int, str], base: torch.nn.Module | None,
+                 old: list[int]) -> None:
+        cfg = LabelingConfig(clip_model=args.clip_model, clip_pretrained=args.clip_pretrained,
+                             sam_checkpoint=args.sam_checkpoint, sam_model_type=args.sam_model_type)
+        if args.unsure_below is not None:
+            cfg = LabelingConfig(**{**cfg.__dict__, "unsure_below": args.unsure_below})
+        self.labeler = build_labeler(cfg)
+        if isinstance(self.labeler, SetLabeler):  # the bench keeps every image's regions for the k loop
+            self.labeler = SetLabeler(self.labeler.extractor, self.labeler.unsure_below, 4 * 2**30,
+                                      self.labeler.description)
+        self.names = class_names
+        self.base = base
+        self.seed = args.seed
+        self.known: dict[int, np.ndarray] = {}
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return self.labeler.sources
+
+    def _known(self, item: dict[str, Any]) -> np.ndarray | None:
+        if self.base is None:
+            return None
+        key = id(item)
+        if key not in self.known:
+            probs = predict_probabilities(self.base, item["image"], torch.device("cpu"), 480)
+            self.known[key] = probs[1:].sum(0).clamp(0, 1).numpy().astype(np.float16)
+        return self.known[key].astype(np.float32)
+
+    def prepare(self, items: list[dict[str, Any]], cache: Path | None = None) -> None:
+        """Known-class evidence and regions of every item, kept for the k loop and, when ``cache``
+        is given, saved there (npz) so that a rerun on the same data skips the encoder passes."""
+        set_labeler = isinstance(self.labeler, SetLabeler)
+        if cache is not None and cache.is_file():
+            self._load(items, cache)
+            return
+        for n, item in enumerate(items):
+            self._known(item)
+            if set_labeler:
+                self.labeler.regions(item["image"])
+            if n % 50 == 0:
+                log.info("prepared %d/%d images", n, len(items))
+        if cache is not None and set_labeler:
+            self._save(items, cache)
+
+    def _save(self, items: list[dict[str, Any]], path: Path) -> None:
+        arrays: dict[str, np.ndarray] = {}
+        for n, item in enumerate(items):
+            r = self.labeler.regions(item["image"])
+            for name in REGION_FIELDS:
+                arrays[f"{n}.{name}"] = np.asarray(getattr(r, name))
+            if self.base is not None:
+                arrays[f"{n}.known"] = self.known[id(item)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **arrays)
+        log.info("saved prepared regions to %s", path)
+
+    def _load(self, items: list[dict[str, Any]], path: Path) -> None:
+        with np.load(path) as data:
+            for n, item in enumerate(items):
+                fields = {name: data[f"{n}.{name}"] for name in REGION_FIELDS}
+                fields["image_shape"] = tuple(int(v) for v in fields["image_shape"])
+                self.labeler._cache[image_key(item["image"])] = Regions(**fields)
+                if self.base is not None and f"{n}.known" in data:
+                    self.known[id(item)] = data[f"{n}.known"]
+        log.info("loaded prepared regions from %s", path)
+
+    def fit(self, items: list[dict[str, Any]], tags: list[list[int]], classes: list[int],
+            corrected: dict[int, np.ndarray]) -> None:
+        if not isinstance(self.labeler, SetLabeler):
+            return  # CLIP needs no fitting and does not learn from corrections
+        samples = [self.labeler.sample(item["image"], t, self._known(item), corrected.get(i), classes)
+                   for i, (item, t) in enumerate(zip(items, tags))]
+        self.labeler.fit(samples, classes, self.seed)
+
+    def label(self, item: dict[str, Any], tags: list[int]) -> PseudoMask:
+        known = self._known(item)
+        if isinstance(self.labeler, SetLabeler):
+            return self.labeler.label(item["image"], tags, known)
+        return self.labeler.label(item["image"], [(c, (self.names[c].replace("_", " "),)) for c in tags], known)

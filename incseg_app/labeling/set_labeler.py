@@ -1,0 +1,138 @@
+"""``SetLabeler``: the weight-free pseudo-labeller (no CLIP, no SAM), co-segmenting the tagged set.
+
+Pipeline: every image -> regions (SLIC superpixels + pooled ImageNet encoder features, with the
+boundary-connectivity objectness prior) -> per-region evidence that the region is a tagged (new)
+class: 1 − the active model's probability of its known classes, or the objectness prior without a
+model -> one ``CoSegmenter`` fitted over the whole set (corrected masks included as supervision)
+-> per-image probabilities over [background, tags] -> calibrated confidence (``calibration.py``),
+labels with unsure pixels (255) below ``unsure_below``.
+
+Memory: regions are cached by image content in a ``cachetools.LRUCache`` bounded in bytes, so a set
+larger than the cache is recomputed in the labelling pass instead of held.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from cachetools import LRUCache
+
+from ..domain.errors import ValidationError
+from ..domain.records import BACKGROUND_ID, IGNORE_ID, MAX_CLASS_ID
+from .calibration import Calibrator, fit_calibrator
+from .coseg import CoSegmenter, RegionSample, logit
+from .protocols import PseudoMask, TaggedClass, check_image, image_key
+from .regions import RegionExtractor, Regions
+
+log = logging.getLogger(__name__)
+
+
+def _region_bytes(regions: Regions) -> int:
+    return sum(a.nbytes for a in (regions.segments, regions.features, regions.colour, regions.centroid,
+                                  regions.area, regions.objectness))
+
+
+class SetLabeler:
+    """Fit on the tagged set (``fit``), then label image by image (``label``).
+
+    Args:
+        extractor: image -> ``Regions``.
+        unsure_below: calibrated confidence in [0, 1] under which a pixel is labelled 255.
+        cache_bytes: bound of the region cache.
+        description: one human line for the UI/CLI.
+    """
+
+    def __init__(self, extractor: RegionExtractor, unsure_below: float = 0.6, cache_bytes: int = 256 * 2**20,
+                 description: str = "") -> None:
+        self.extractor = extractor
+        self.unsure_below = unsure_below
+        self.coseg = CoSegmenter()
+        self.calibrator: Calibrator | None = None
+        self._cache: LRUCache = LRUCache(maxsize=cache_bytes, getsizeof=_region_bytes)
+        self.description = description or "co-segmentation of the tagged set on encoder regions"
+
+    @property
+    def fitted(self) -> bool:
+        return self.coseg.fitted
+
+    @property
+    def needs_fit(self) -> bool:
+        return not self.coseg.fitted
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {"class_map": self.description, "refiner": "SLIC superpixels (regions of the co-segmentation)"}
+
+    def regions(self, image: np.ndarray) -> Regions:
+        """The image's regions (cached by content)."""
+        key = image_key(check_image(image))
+        found = self._cache.get(key)
+        if found is None:
+            found = self.extractor(image)
+            if _region_bytes(found) <= self._cache.maxsize:
+                self._cache[key] = found
+        return found
+
+    def sample(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
+               corrected: np.ndarray | None = None, class_ids: Sequence[int] = ()) -> RegionSample:
+        """The co-segmentation's view of one image.
+
+        tags: class ids the image is tagged with; known: H×W probability in [0, 1] of classes the
+        active model knows (None without a model); corrected: H×W uint8 class ids of a reviewed mask
+        (255 = ignore) or None; class_ids: every class the set is fitted on (label index order).
+        """
+        regions = self.regions(image)
+        free = regions.objectness if known is None else 1.0 - np.clip(regions.pool(known), 0.0, 1.0)
+        labels = None
+        if corrected is not None:
+            lut = np.full(256, -1, np.int64)
+            lut[BACKGROUND_ID] = 0
+            for k, c in enumerate(class_ids):
+                lut[int(c)] = 1 + k
+            best, share = regions.majority(corrected)
+            labels = np.where(share >= 0.5, lut[best], -1)
+        extra = np.stack([logit(free), logit(regions.objectness)], 1)
+        return RegionSample(regions.features, extra, free.astype(np.float32), tuple(int(t) for t in tags),
+                            labels, regions.area)
+
+    def fit(self, samples: Sequence[RegionSample], class_ids: Sequence[int], seed: int = 0) -> None:
+        """Fit the co-segmentation, then its calibration (cross-fitted on held-out images)."""
+        self.coseg.fit(samples, class_ids, seed)
+        self.calibrator = fit_calibrator(samples, class_ids, self.coseg, seed)
+
+    def probabilities(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, Regions]:
+        """(1 + len(tags))×R calibrated probabilities over [background, *tags] and the regions."""
+        tags = class_ids_of(tags)
+        if not self.fitted:
+            raise ValidationError("fit the co-segmentation on the tagged images first")
+        s = self.sample(image, tags, known)
+        probs = self.coseg.predict(s.features, s.extra, tags)
+        if self.calibrator is not None:
+            probs = self.calibrator(probs, tags)
+        return probs, self.regions(image)
+
+    def label(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
+              sources: dict[str, str] | None = None) -> PseudoMask:
+        """Labels (background, tags, 255 unsure) and per-pixel confidence = calibrated probability
+        that the pixel's most likely label is right."""
+        tags = class_ids_of(tags)
+        probs, regions = self.probabilities(image, tags, known)
+        best = probs.argmax(0)
+        conf = probs.max(0).astype(np.float32)
+        lut = np.array([BACKGROUND_ID, *tags], dtype=np.uint8)
+        proposal = regions.paint(lut[best])
+        confidence = regions.paint(conf)
+        labels = np.where(confidence < self.unsure_below, IGNORE_ID, proposal).astype(np.uint8)
+        return PseudoMask(labels, confidence, float(confidence.mean()), sources or self.sources, proposal)
+
+
+def class_ids_of(tags: Sequence[int] | Sequence[TaggedClass]) -> list[int]:
+    """Class ids of tags given as ids or as (id, prompts) pairs; distinct ids in 1..254."""
+    ids = [int(t[0]) if isinstance(t, (tuple, list)) else int(t) for t in tags]
+    if not ids:
+        raise ValidationError("pseudo-labelling needs at least one image tag")
+    if len(set(ids)) != len(ids) or not all(1 <= c <= MAX_CLASS_ID for c in ids):
+        raise ValidationError(f"image tags must be distinct class ids in 1..{MAX_CLASS_ID}, got {ids}")
+    return ids
