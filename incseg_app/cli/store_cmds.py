@@ -165,10 +165,23 @@ def versions_list() -> None:
     if not rows:
         click.echo("no model versions yet: train a first step to create one")
         return
-    print_table(["", "id", "name", "parent", "step", "method", "classes", "status", "train s"],
+    storage = version_svc.version_storage(ctx)
+
+    def stored(v) -> tuple[str, str]:
+        st = storage.get(v.id)
+        if st is None:
+            return "", ""
+        share = f" ({100 * st.added_bytes / st.total_bytes:.0f} %)" if v.parent_id is not None else ""
+        return _mb(st.total_bytes), _mb(st.added_bytes) + share
+
+    print_table(["", "id", "name", "parent", "step", "method", "classes", "status", "train s", "size", "added"],
                 [("*" if active and v.id == active.id else "", v.id, v.name, v.parent_id, v.step, v.method,
                   len(v.class_ids) - 1, v.status.value,
-                  f"{v.train_seconds:.0f}" if v.train_seconds is not None else "") for v in rows])
+                  f"{v.train_seconds:.0f}" if v.train_seconds is not None else "", *stored(v)) for v in rows])
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
 
 
 @command(versions, "activate")

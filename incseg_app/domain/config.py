@@ -129,6 +129,7 @@ class TrainConfig:
     flip: bool = True  # training views: mirrored copies of every scale too
     cache_features: bool = True  # frozen backbone (encoder_lr_mult 0): train from cached backbone taps
     compile: str = ""  # torch.compile backend for the model's parts ("" = off; "inductor" on a GPU)
+    delta_weights: bool = True  # increments: changed weights become parent + bfloat16 difference (compact storage)
 
     def validate(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.crop_size < 32:

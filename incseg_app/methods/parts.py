@@ -4,7 +4,7 @@ A part may play any of four roles by overriding the matching method (the base cl
 for every role, so a part overrides only what it does):
 
 * **model adapter** – ``on_step_start``: after the engine has grown the model for the new classes and
-  before the optimiser is built (initialise new tokens, freeze old ones, build prototypes).
+  before the optimiser is built (initialise new tokens, freeze old ones).
 * **label source** – ``relabel``: image + current targets -> new B×H×W targets (255 = ignore),
   e.g. old-model pseudo-labels on background pixels.
 * **loss term** – ``losses``: returns named scalar tensors; the loop only sums them and calls
@@ -13,17 +13,31 @@ for every role, so a part overrides only what it does):
   ``on_step_end``.
 
 The loop (``training.loop``) calls each role over ``Method.parts`` in order and never asks which
-method it runs. Parts share per-iteration data through ``StepContext`` (notably
-``channel_weights``, a K-vector that every CE/KD term multiplies in, so that e.g. GSC's step-aware
-compensation can re-weight old-class terms owned by other parts).
+method it runs.
+
+**Options.** Every part has one frozen dataclass of options (``Part.Options``), built and validated by
+``domain.config.from_dict`` (unknown keys, wrong types) and the dataclass's ``validate`` (ranges):
+``Part.from_dict(opts)`` is the only way the registry builds a part.
+
+**Typed channels.** Parts talk to each other only through typed fields: per iteration through
+``StepContext`` (``labels``, ``channel_weights``, ``teacher``), per step through ``StepRun.carry_in`` /
+``carry_out`` (``StepCarry``: what one version hands to the next). A part names the ``StepContext``
+fields it writes for other parts (``writes``) and those it reads *in the same role* in which another
+part writes them (``reads``; roles run in phases, so a field written in an earlier role needs no
+declaration). ``Method.build`` refuses a part list in which such a reader comes before a writer
+(e.g. a student before its teacher), so the order a method needs is checked when the method is
+built, not discovered as a silently missing signal.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 import torch
 from torch import Tensor, nn
+
+from ..domain.config import from_dict, to_dict
+from ..domain.errors import ValidationError
 
 if TYPE_CHECKING:
     from ..domain.config import MethodConfig, TrainConfig
@@ -90,11 +104,23 @@ class Batch:
 
 
 @dataclass
+class StepCarry:
+    """What a step hands to the next one through the version store (typed, one field per kind).
+
+    Attributes:
+        memory: FMWISS instance memory as ``.npz`` bytes (``fmwiss.memory.InstanceMemory.to_bytes``), or
+            None when the version has none.
+    """
+
+    memory: bytes | None = None
+
+
+@dataclass
 class StepRun:
     """Run-level state of one training step, shared by all parts.
 
-    ``inputs`` carries data the caller hands to parts (e.g. the FMWISS instance memory loaded from the
-    blob store); parts write what the caller must persist into ``outputs``.
+    ``carry_in`` is what the parent version handed down (e.g. the FMWISS instance memory); parts write
+    what the next step needs into ``carry_out``.
     """
 
     model: nn.Module
@@ -105,21 +131,34 @@ class StepRun:
     device: torch.device
     dataset: Any = None  # the training dataset (indexable, yields dicts), for prototypes/memories
     class_ids: tuple[int, ...] = ()  # stable class id per channel (masks in ``dataset`` use these ids)
-    inputs: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    carry_in: StepCarry = field(default_factory=StepCarry)
+    carry_out: StepCarry = field(default_factory=StepCarry)
     iteration: int = 0
     total_iterations: int = 0
 
 
 @dataclass
+class TeacherSignal:
+    """The FMWISS teacher's output for the student (``StepContext.teacher``).
+
+    Attributes:
+        index: W int64, the batch rows (weak images) the teacher ran on.
+        probs: W×K×H×W float sigmoid probabilities of the teacher, detached.
+    """
+
+    index: Tensor
+    probs: Tensor
+
+
+@dataclass
 class StepContext:
-    """Per-iteration data passed through the parts.
+    """Per-iteration data passed through the parts (the typed channels between them).
 
     Attributes:
         labels: B×H×W int64 targets after every label source ran (255 = ignore).
         channel_weights: K float, multiplicative loss weight per channel (1 = neutral); CE weighs a
             pixel by the weight of its target channel, KD weighs each old channel.
-        scratch: free-form per-iteration values parts share (e.g. prototypes), keyed by part name.
+        teacher: the FMWISS teacher's probabilities on the weak rows, once its part ran.
     """
 
     run: StepRun
@@ -128,17 +167,43 @@ class StepContext:
     old_out: "SegOutput | None"
     labels: Tensor
     channel_weights: Tensor
-    scratch: dict[str, Any] = field(default_factory=dict)
+    teacher: TeacherSignal | None = None
 
     @property
     def step(self) -> StepInfo:
         return self.run.step
 
 
+CHANNELS = ("labels", "channel_weights", "teacher")  # the StepContext fields parts may declare
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """Options of a part that has none."""
+
+
 class Part:
-    """Base class of every method part; every role is a no-op until overridden."""
+    """Base class of every method part; every role is a no-op until overridden.
+
+    Class attributes:
+        Options: the frozen dataclass of this part's options (``from_dict`` validates it).
+        reads / writes: ``StepContext`` fields (``CHANNELS``) this part reads in the role that writes
+            them / writes for other parts; ``Method.build`` checks that every writer of a field comes
+            before every part that reads it.
+    """
 
     name: str = "part"
+    Options: ClassVar[type] = NoOptions
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> "Part":
+        """The part built from JSON-like options; ValidationError for unknown keys, types or ranges."""
+        return cls(from_dict(cls.Options, dict(data or {})))
 
     def trainable_modules(self) -> list[nn.Module]:
         """Extra modules trained with the model in this step and dropped at inference."""
@@ -169,49 +234,85 @@ class Part:
         """Hook role: after ``optimizer.step()`` (EMA statistics and the like)."""
 
     def on_step_end(self, run: StepRun) -> None:
-        """Hook role: after the last iteration (e.g. write memories into ``run.outputs``)."""
+        """Hook role: after the last iteration (e.g. write memories into ``run.carry_out``)."""
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready diagnostics of the finished step (factors, pseudo-label rates); {} by default."""
+        return {}
 
 
-PartFactory = Callable[[dict[str, Any]], Part]
+@dataclass(frozen=True)
+class PartSpec:
+    """A part slot of a method: the user-facing name, the part class and this method's default options.
+
+    ``defaults`` are the method's choices (e.g. ``{"unbiased": True}`` for a cross-entropy); options a
+    user passes for the part are applied on top of them.
+    """
+
+    name: str
+    cls: type[Part]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+def check_channel_order(parts: list[Part]) -> None:
+    """ValidationError when a part reads a ``StepContext`` field that a later part writes."""
+    for i, part in enumerate(parts):
+        for channel in part.reads:
+            late = [p.name for p in parts[i + 1:] if channel in p.writes]
+            if late:
+                raise ValidationError(
+                    f"part {part.name!r} reads {channel!r}, which {', '.join(map(repr, late))} writes later; "
+                    f"list {late[0]!r} before {part.name!r}")
 
 
 @dataclass(frozen=True)
 class Method:
     """A registered method: a name, the paper it implements and its parts in call order.
 
-    ``parts`` pairs a part name (the key users switch off in ``MethodConfig.parts``) with a factory
-    that receives that part's option slice. ``joint`` marks the upper bound that trains all classes
-    in one step with full labels. Methods combine by joining their part lists (``a + b``).
+    Users switch a part off with ``{"<part>": {"enabled": false}}`` and override its options with
+    ``{"<part>": {<option>: value}}`` (``MethodConfig.parts``). ``joint`` marks the upper bound that
+    trains all classes in one step with full labels. Methods combine by joining their part lists
+    (``a + b``; a part name present in both keeps the first method's slot).
     """
 
     name: str
     paper: str
-    parts: tuple[tuple[str, PartFactory], ...]
+    parts: tuple[PartSpec, ...]
     joint: bool = False
 
     def __add__(self, other: "Method") -> "Method":
-        seen = {n for n, _ in self.parts}
-        extra = tuple((n, f) for n, f in other.parts if n not in seen)
+        seen = set(self.part_names)
+        extra = tuple(s for s in other.parts if s.name not in seen)
         return Method(f"{self.name}+{other.name}", f"{self.paper}; {other.paper}", self.parts + extra,
                       self.joint or other.joint)
 
     @property
     def part_names(self) -> tuple[str, ...]:
-        return tuple(n for n, _ in self.parts)
+        return tuple(s.name for s in self.parts)
+
+    def resolved_options(self, config: "MethodConfig") -> dict[str, dict[str, Any]]:
+        """Every enabled part's full options (method defaults + user overrides) as JSON-ready dicts."""
+        return {p.name: to_dict(p.options) for p in self.build(config)}
 
     def build(self, config: "MethodConfig") -> list[Part]:
-        """Instantiate the enabled parts with their option slices (``enabled: false`` = ablated)."""
+        """Instantiate the enabled parts with their options and check the channel order."""
         unknown = sorted(set(config.parts) - set(self.part_names))
         if unknown:
-            from ..domain.errors import ValidationError
             raise ValidationError(
                 f"method {self.name!r} has no part(s) {', '.join(unknown)}; parts: {', '.join(self.part_names)}")
         built = []
-        for name, factory in self.parts:
-            opts = config.part(name)
-            if not opts.pop("enabled", True):
+        for spec in self.parts:
+            opts = {**spec.defaults, **config.part(spec.name)}
+            enabled = opts.pop("enabled", True)
+            if not isinstance(enabled, bool):
+                raise ValidationError(f"part {spec.name!r}: enabled must be true or false, got {enabled!r}")
+            if not enabled:
                 continue
-            part = factory(opts)
-            part.name = name
+            try:
+                part = spec.cls.from_dict(opts)
+            except ValidationError as err:
+                raise ValidationError(f"part {spec.name!r}: {err}") from None
+            part.name = spec.name
             built.append(part)
+        check_channel_order(built)
         return built

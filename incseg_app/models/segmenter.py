@@ -83,7 +83,12 @@ class Segmenter(nn.Module):
         ``size`` = (H, W), the input size the taps belong to (a crop of cached taps: the crop's size).
         ``forward(images)`` is exactly ``forward_taps(encoder.backbone(images), images.shape[-2:])``.
         """
-        features = self.encoder.neck(taps)
+        height, width = size[0], size[1]  # ints, or traced sizes under torch.onnx.export: no int()/ceil()
+        s = self.stride
+        h, w = (height + s - 1) // s, (width + s - 1) // s
+        features = self.encoder.neck(taps)[..., :h, :w]  # the taps cover the padded input (Encoder)
         masks, pixel_emb, class_emb = self.decoder(features)
-        logits = F.interpolate(masks, size=tuple(size), mode="bilinear", align_corners=False)
-        return SegOutput(logits=logits, pixel_emb=pixel_emb, class_emb=class_emb, features=features)
+        # feature i covers pixels [i·s, (i+1)·s): upsample by exactly s, then drop the padding
+        logits = F.interpolate(masks, size=(h * s, w * s), mode="bilinear", align_corners=False)
+        return SegOutput(logits=logits[..., :height, :width], pixel_emb=pixel_emb, class_emb=class_emb,
+                         features=features)

@@ -2,6 +2,7 @@
 
 They come from CLI options or the environment (``INCSEG_ENCODER``, ``INCSEG_CLIP_MODEL``,
 ``INCSEG_CLIP_PRETRAINED``, ``INCSEG_SAM_CHECKPOINT``, ``INCSEG_SAM_MODEL_TYPE``, ``INCSEG_DEVICE``,
+``INCSEG_COMPILE``: a ``torch.compile`` backend for training, e.g. "inductor" on a GPU,
 ``INCSEG_ALLOW_DOWNLOAD``) and are saved, resolved, into every version's config JSON. ``--clip-model``
 and ``--clip-pretrained`` reach both the segmentation encoder (``openclip_vit``) and the pseudo-labeller's
 CLIP scorer.
@@ -68,6 +69,8 @@ class MLSettings:
             labeling = from_dict(LabelingConfig, {**to_dict(labeling), "sam_model_type": sam_type})
         if device := pick("device", "INCSEG_DEVICE"):
             train = replace(train, device=device)
+        if backend := pick("compile", "INCSEG_COMPILE"):
+            train = replace(train, compile=backend)
         allow = (pick("allow_download", "INCSEG_ALLOW_DOWNLOAD") or "").strip().lower() in ("1", "true", "yes")
         check_downloads(labeling, allow)
         return replace(base, model=model, labeling=labeling, train=train, allow_download=allow)

@@ -21,7 +21,7 @@ from ..domain.config import MethodConfig, ModelConfig, TrainConfig, to_dict
 from ..domain.enums import JobKind, VersionStatus
 from ..domain.errors import CancelledError, ValidationError
 from ..domain.records import Job, ModelVersion
-from ..methods.parts import Method
+from ..methods.parts import Method, StepCarry
 from ..methods.registry import METHODS, get_method
 from ..storage.db import retry_busy
 from ..training.checkpoint import Checkpoint, checkpoint_blobs, load_checkpoint, save_checkpoint
@@ -142,6 +142,7 @@ def train_step(ctx: AppContext, request: TrainRequest, control: JobControl | Non
     model_cfg = parent_ckpt.model_cfg if parent_ckpt else ctx.ml.model
     parent_ids = parent.class_ids if parent else (0,)
     config = {"model": to_dict(model_cfg), "train": to_dict(train_cfg), "method": to_dict(method_cfg),
+              "method_options": method.resolved_options(method_cfg),
               "new_class_ids": list(plan.new_class_ids), "labeling": to_dict(ctx.ml.labeling),
               "data": {"train_mask_ids": [e.mask.id for e in plan.entries], "counts": plan.mask_counts},
               "eval": {"val_fingerprint": val_fingerprint(ctx, request.validate_on_drafts),
@@ -183,22 +184,22 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
             loss = f" · loss {total:.4f}" if total is not None else ""
             control.progress(0.9 * fraction, f"training: {message}{loss}")
 
-    inputs = {}
+    carry = StepCarry()
     memory_sha = (parent_ckpt.extra.get("memory_sha256") if parent_ckpt else None)
     if memory_sha and ctx.blobs.exists(memory_sha):
-        inputs["memory"] = ctx.blobs.get_bytes(memory_sha)
+        carry.memory = ctx.blobs.get_bytes(memory_sha)
     resume_dir = _resume_dir(ctx, {**config, "parent": version.parent_id})
     try:
         result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, StoreDataset(ctx, list(plan.entries)),
                                       plan.new_class_ids, parent_ckpt, progress=progress,
                                       should_cancel=control.should_cancel if control else None,
-                                      resume_dir=resume_dir, inputs=inputs, feature_cache=feature_cache(ctx))
+                                      resume_dir=resume_dir, carry=carry, feature_cache=feature_cache(ctx))
     finally:
         if metrics is not None:
             metrics.flush()
     extra: dict = {"losses": result.losses, "seconds": result.seconds, "images_per_second": result.images_per_second,
                    "peak_memory_mb": result.peak_memory_mb, "feature_path": result.feature_path}
-    memory = result.outputs.get("memory")
+    memory = result.carry.memory
     blob_shas: set[str] = set()
     if isinstance(memory, (bytes, bytearray)):
         extra["memory_sha256"] = ctx.blobs.put_bytes(bytes(memory))
@@ -207,7 +208,9 @@ def _run(ctx: AppContext, version: ModelVersion, plan: StepPlan, method: Method,
         extra["memory_sha256"] = memory_sha
         blob_shas.add(memory_sha)
     ckpt = result.checkpoint(extra)
-    sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra)
+    parent_sha = versions.get_version(ctx, version.parent_id).checkpoint_sha256 if version.parent_id else None
+    sha = save_checkpoint(ctx.blobs, ckpt.state, ckpt.model_cfg, ckpt.group_sizes, ckpt.class_ids, ckpt.extra,
+                          parent=parent_sha)
     if control is not None:
         control.progress(0.92, "evaluating on the validation images")
     evaluate_version(ctx, version, result.model, should_cancel=control.should_cancel if control else None,

@@ -8,6 +8,7 @@ back and branch (the next training step's parent is the active version).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..domain.enums import VersionStatus
@@ -168,3 +169,41 @@ def version_blobs(ctx: AppContext, version_id: int) -> set[str]:
     with ctx.unit_of_work() as s:
         _require(VersionRepo(s), version_id)
         return VersionRepo(s).blob_refs(version_id)
+
+
+@dataclass(frozen=True)
+class VersionStorage:
+    """Bytes in the blob store behind a version.
+
+    ``total_bytes``: every blob the version uses (checkpoint manifest, one blob per tensor, memories);
+    ``added_bytes``: the blobs its parent does not use, i.e. what keeping this version costs (tensors
+    that did not change, such as a frozen backbone, are stored once and shared).
+    """
+
+    version_id: int
+    total_bytes: int
+    added_bytes: int
+
+
+def version_storage(ctx: AppContext) -> dict[int, VersionStorage]:
+    """``VersionStorage`` of every version that has blobs, by version id."""
+    with ctx.unit_of_work() as s:
+        repo = VersionRepo(s)
+        rows = repo.list(None)
+        refs = {v.id: repo.blob_refs(v.id) for v in rows}
+    sizes: dict[str, int] = {}
+
+    def size(sha: str) -> int:
+        if sha not in sizes:
+            path = ctx.blobs.path(sha)
+            sizes[sha] = path.stat().st_size if path.is_file() else 0
+        return sizes[sha]
+
+    out = {}
+    for v in rows:
+        if not refs[v.id]:
+            continue
+        parent = refs.get(v.parent_id, set()) if v.parent_id is not None else set()
+        out[v.id] = VersionStorage(v.id, sum(size(sha) for sha in refs[v.id]),
+                                   sum(size(sha) for sha in refs[v.id] - parent))
+    return out

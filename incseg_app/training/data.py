@@ -191,10 +191,10 @@ class StepDataset(Dataset):
             if self.taps is not None:
                 sample["taps"] = crop_taps(self.taps.view_taps(item, crop.view), self.taps.strides, crop)
             else:
-                image = torch.from_numpy(np.asarray(item["image"])).permute(2, 0, 1).float() / 255.0
+                image = torch.tensor(np.asarray(item["image"])).permute(2, 0, 1).float() / 255.0
                 sample["images"] = crop_pixels(render_view(image, crop.view), crop)
         else:
-            sample["images"] = torch.from_numpy(np.asarray(item["image"])).permute(2, 0, 1).float() / 255.0
+            sample["images"] = torch.tensor(np.asarray(item["image"])).permute(2, 0, 1).float() / 255.0
         tags = torch.zeros(self.num_classes)
         tag_channels = self.lookup[list(item["tags"])] if item["tags"] else np.zeros(0, np.uint8)
         tags[[int(c) for c in tag_channels if c < self.num_classes]] = 1.0

@@ -19,11 +19,12 @@ from torch import nn
 
 from ..domain.config import MethodConfig, ModelConfig, TrainConfig
 from ..domain.errors import ValidationError
-from ..methods.parts import Method, Part, StepInfo, StepRun
+from ..methods.parts import Method, Part, StepCarry, StepInfo, StepRun
 from ..models.build import compile_segmenter
 from .checkpoint import Checkpoint
 from .data import Augment, SegDataset, StepDataset, StepLoader, step_lookup
 from .ddp import DistInfo, to_sync_batchnorm
+from .deltas import round_to_parent
 from .featcache import FeatureCache
 from .loop import EpochFn, ProgressFn, train_step
 from .taps import TapSource
@@ -44,7 +45,9 @@ class StepResult:
         losses: mean of each named loss over the last epoch.
         epoch_losses: the same per epoch.
         iterations, seconds, images_per_second, peak_memory_mb: as in ``loop.LoopResult``.
-        outputs: what parts wrote into ``StepRun.outputs`` (for the caller to persist).
+        carry: what parts wrote into ``StepRun.carry_out`` (for the caller to persist and hand to the
+            next step).
+        part_summaries: each enabled part's ``summary()`` (diagnostics such as GSC's step factors).
         feature_path: how the step saw its images: {"cached": bool, "reason": text, "views_encoded": n}.
     """
 
@@ -59,7 +62,8 @@ class StepResult:
     seconds: float
     images_per_second: float
     peak_memory_mb: float
-    outputs: dict[str, Any] = field(default_factory=dict)
+    carry: StepCarry = field(default_factory=StepCarry)
+    part_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     feature_path: dict[str, Any] = field(default_factory=dict)
 
     def checkpoint(self, extra: dict[str, Any] | None = None) -> Checkpoint:
@@ -148,7 +152,7 @@ class PreparedStep:
 
 def prepare_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method, method_cfg: MethodConfig,
                  data: SegDataset, new_class_ids: Sequence[int], parent: Checkpoint | None = None, *,
-                 inputs: dict[str, Any] | None = None, dist_info: DistInfo | None = None,
+                 carry: StepCarry | None = None, dist_info: DistInfo | None = None,
                  feature_cache: FeatureCache | None = None) -> PreparedStep:
     """Build the models, parts, data pipeline (pixels or cached taps) and ``StepRun`` of a step."""
     new = _check_new_classes(new_class_ids, parent.class_ids if parent is not None else ())
@@ -181,7 +185,7 @@ def prepare_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method,
         if old_model is not None:
             compile_segmenter(old_model, train_cfg.compile)
     run = StepRun(model=model, old_model=old_model, step=info, method=method_cfg, train=train_cfg, device=device,
-                  dataset=data, class_ids=class_ids, inputs=dict(inputs or {}))
+                  dataset=data, class_ids=class_ids, carry_in=carry or StepCarry())
     log.info("step %d (%s): %d images, new classes %s, %d channels on %s, %s (%s)", info.step, method.name,
              len(data), list(new), len(class_ids), device, "cached backbone taps" if cached else "pixels", reason)
     return PreparedStep(run, parts, loader, model_cfg, taps, {"cached": cached, "reason": reason})
@@ -190,7 +194,7 @@ def prepare_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method,
 def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method, method_cfg: MethodConfig,
                          data: SegDataset, new_class_ids: Sequence[int], parent: Checkpoint | None = None, *,
                          progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                         resume_dir: Path | None = None, inputs: dict[str, Any] | None = None,
+                         resume_dir: Path | None = None, carry: StepCarry | None = None,
                          dist_info: DistInfo | None = None, feature_cache: FeatureCache | None = None,
                          epoch_end: EpochFn | None = None) -> StepResult:
     """Grow (or build), train and return the model of one step.
@@ -201,13 +205,13 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
         new_class_ids: stable ids learned in this step (base step: the base classes).
         parent: the active version's checkpoint, or None for a base step.
         resume_dir: folder for per-epoch snapshots; an interrupted call resumes from it.
-        inputs: data handed to parts through ``StepRun.inputs``.
+        carry: what the parent version hands to the parts (``StepRun.carry_in``), e.g. the FMWISS memory.
         dist_info: this rank's place in a data-parallel job (``ddp.init_from_env``).
         feature_cache: where a frozen backbone's taps are kept (``cached_path`` decides whether they are
             used); None = a memory-only cache for this call.
         epoch_end: called with (finished epochs, model) after every epoch (e.g. a validation curve).
     """
-    prep = prepare_step(model_cfg, train_cfg, method, method_cfg, data, new_class_ids, parent, inputs=inputs,
+    prep = prepare_step(model_cfg, train_cfg, method, method_cfg, data, new_class_ids, parent, carry=carry,
                         dist_info=dist_info, feature_cache=feature_cache)
     run = prep.run
     result = train_step(run, prep.parts, prep.loader, progress=progress, should_cancel=should_cancel,
@@ -215,10 +219,13 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
     if prep.taps is not None:
         prep.taps.check_unchanged()
     model = run.model.eval()
+    if parent is not None and not method.joint and train_cfg.delta_weights:
+        # what is evaluated is what is stored: parent + bfloat16 difference (``training.deltas``)
+        model.load_state_dict(round_to_parent(model.state_dict(), parent.state))
     return StepResult(model=model, model_cfg=prep.model_cfg, class_ids=run.class_ids,
                       group_sizes=tuple(model.group_sizes), step=run.step,
                       losses=result.epoch_losses[-1] if result.epoch_losses else {},
                       epoch_losses=result.epoch_losses, iterations=result.iterations, seconds=result.seconds,
                       images_per_second=result.images_per_second, peak_memory_mb=result.peak_memory_mb,
-                      outputs=run.outputs,
+                      carry=run.carry_out, part_summaries={p.name: p.summary() for p in prep.parts},
                       feature_path=prep.feature_path | {"views_encoded": prep.taps.computed if prep.taps else 0})

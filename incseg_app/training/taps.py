@@ -1,7 +1,8 @@
 """Backbone taps of image views, computed once and served from a ``FeatureCache``.
 
 ``TapSource`` wraps the frozen backbone of a model: ``view_taps(item, view)`` returns the taps of one
-image view (per stride s_i a C_i×ceil(h/s_i)×ceil(w/s_i) tensor of the h×w view), from the cache
+image view (per stride s_i a C_i×(ceil(h/m)·m/s_i)×(ceil(w/m)·m/s_i) tensor of the h×w view, which the
+backbone pads to a multiple m of its coarsest stride; ``models.encoders.base``), from the cache
 when an entry with the same encoder weights, image content and view exists, else by running the
 backbone once (eval mode, no gradient) and storing the result. Training crops them in feature space
 (``views.crop_taps``); evaluation, prediction and pseudo-labelling use whole views
@@ -93,8 +94,9 @@ class TapSource:
     def _valid(self, taps: list[Tensor], height: int, width: int) -> bool:
         if len(taps) != len(self.strides):
             return False
+        m = self.encoder.pad_multiple  # the backbone pads its input to a multiple of m
         for tap, s in zip(taps, self.strides):
-            if tap.dim() != 3 or tuple(tap.shape[1:]) != (math.ceil(height / s), math.ceil(width / s)):
+            if tap.dim() != 3 or tuple(tap.shape[1:]) != (math.ceil(height / m) * m // s, math.ceil(width / m) * m // s):
                 return False
         return self._channels is None or tuple(int(t.shape[0]) for t in taps) == self._channels
 
@@ -110,8 +112,9 @@ class TapSource:
         return [t[0].float().cpu() for t in taps]
 
     def view_taps(self, item: Mapping[str, Any], view: View) -> list[Tensor]:
-        """Taps of ``view`` of a raw item's image (cached); per stride s_i a C_i×ceil(h/s_i)×ceil(w/s_i)
-        tensor, h×w = ``view.size(H, W)``. Do not modify the returned tensors (they are shared)."""
+        """Taps of ``view`` of a raw item's image (cached); per stride s_i a C_i×(ceil(h/m)·m/s_i)×(ceil(w/m)·m/s_i)
+        tensor, h×w = ``view.size(H, W)``, m = the backbone's ``pad_multiple``. Do not modify the returned
+        tensors (they are shared)."""
         height, width = view.size(*np.asarray(item["image"]).shape[:2])
         key = entry_key(self.fingerprint, image_key(item), view)
         taps = self.cache.get(key)

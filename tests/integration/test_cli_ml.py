@@ -45,7 +45,7 @@ def test_train_report_predict_and_rollback_from_the_cli(tmp_path: Path) -> None:
     bad = run([*base, "train", "--method", "nope"])
     assert bad.exit_code == 2 and "unknown method 'nope'" in bad.output
     listed = run([*base, "versions", "list"])
-    assert "*" in listed.output and "finetune" in listed.output
+    assert "*" in listed.output and "finetune" in listed.output and " MB" in listed.output
 
 
 def test_pseudo_label_and_weights_commands_name_the_fallbacks(tmp_path: Path) -> None:

@@ -32,6 +32,10 @@ def test_cpu_steps_train_from_the_store_feature_cache(tmp_path) -> None:
         before = cache.stats.stored
         first, again = predict(ctx, image), predict(ctx, image)
         assert (first.mask == again.mask).all() and cache.stats.stored == before + 1  # encoded once
+        storage = versions.version_storage(ctx)
+        assert storage[base.id].added_bytes == storage[base.id].total_bytes  # a root version adds everything
+        # the frozen backbone is shared, changed weights are stored as bfloat16 differences (~1/3 of their bytes)
+        assert 0 < storage[step.id].added_bytes < 0.5 * storage[step.id].total_bytes
         report = check_store(ctx)
         assert not any(FOLDER in str(p) for p in report.resumable)  # derived data, not a training state
     finally:

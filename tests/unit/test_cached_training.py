@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from incseg_app.domain.config import MethodConfig, TrainConfig
-from incseg_app.methods.registry import get_method
+from incseg_app.methods.registry import METHODS, get_method
 from incseg_app.models.build import ENCODER_BUILDERS, build_model
 from incseg_app.models.encoders.base import IMAGENET_MEAN, IMAGENET_STD, Encoder, FPNFusion
 from incseg_app.training.data import Augment, InMemoryDataset, StepDataset, step_lookup
@@ -230,3 +230,14 @@ def test_a_prepared_cached_step_feeds_taps_and_no_images():
     assert batch.images is None and [tuple(t.shape) for t in batch.taps] == [(4, 24, 4, 4), (4, 32, 2, 2),
                                                                             (4, 48, 1, 1)]
     assert batch.labels.shape == (4, 32, 32)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_registered_method_trains_from_cached_taps_or_says_why_not(name):
+    method, data = get_method(name), colour_items(4)
+    cfg = replace(FROZEN, epochs=1, batch_size=2)
+    base = run_incremental_step(MODEL, cfg, method, MethodConfig(name), data, [1, 2])
+    step = run_incremental_step(MODEL, cfg, method, MethodConfig(name), data, [3], base.checkpoint())
+    pixel_parts = [p for p, _ in method.parts if p == "fmwiss_copypaste"]
+    assert step.feature_path["cached"] is not bool(pixel_parts), step.feature_path
+    assert step.losses and all(np.isfinite(v) for v in step.losses.values())

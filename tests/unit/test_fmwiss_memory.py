@@ -10,9 +10,9 @@ import torch
 
 from incseg_app.domain.config import MethodConfig, TrainConfig
 from incseg_app.domain.errors import BadFileError, ValidationError
-from incseg_app.methods.fmwiss.copypaste import CopyPastePart, instance_tensors, paste_instance
+from incseg_app.methods.fmwiss.copypaste import CopyPasteOptions, CopyPastePart, instance_tensors, paste_instance
 from incseg_app.methods.fmwiss.memory import Instance, InstanceMemory, extract_instances
-from incseg_app.methods.parts import Batch, StepInfo, StepRun
+from incseg_app.methods.parts import Batch, StepCarry, StepInfo, StepRun
 
 
 def _instance(channel: int, score: float = 1.0, h: int = 3, w: int = 4, seed: int = 0) -> Instance:
@@ -122,8 +122,8 @@ def test_transform_batch_pastes_old_classes_only_and_leaves_the_input_alone():
     memory = InstanceMemory(capacity=2)
     memory.add(Instance(np.full((4, 4, 3), 255, np.uint8), np.ones((4, 4), bool), 1, 1.0))
     memory.add(Instance(np.full((4, 4, 3), 255, np.uint8), np.ones((4, 4), bool), 3, 1.0))  # a new class
-    run = _run(StepInfo(1, (0, 1, 2), (3,), (0, 0, 0, 1)), inputs={"memory": memory.to_bytes()})
-    part = CopyPastePart(prob=1.0, max_paste=1, scale_range=(1.0, 1.0))
+    run = _run(StepInfo(1, (0, 1, 2), (3,), (0, 0, 0, 1)), carry_in=StepCarry(memory=memory.to_bytes()))
+    part = CopyPastePart(CopyPasteOptions(prob=1.0, max_paste=1, scale_range=(1.0, 1.0)))
     part.on_step_start(run)
     labels = torch.full((2, 16, 16), 3)
     batch = Batch(torch.zeros(2, 3, 16, 16), labels, torch.tensor([True, True]), torch.full((2, 16, 16), 0.4),
@@ -146,11 +146,11 @@ def test_step_end_stores_new_class_instances_and_writes_bytes():
     old = InstanceMemory(capacity=3)
     old.add(_instance(1))
     run = _run(StepInfo(1, (0, 1), (2,), (0, 0, 1)), dataset=data, class_ids=(0, 9, 7),
-               inputs={"memory": old.to_bytes()})
-    part = CopyPastePart(capacity=3, min_area=10)
+               carry_in=StepCarry(memory=old.to_bytes()))
+    part = CopyPastePart(CopyPasteOptions(capacity=3, min_area=10))
     part.on_step_start(run)
     part.on_step_end(run)
-    memory = InstanceMemory.from_bytes(run.outputs["memory"])
+    memory = InstanceMemory.from_bytes(run.carry_out.memory)
     assert memory.classes == (1, 2) and len(memory.get(1)) == 1  # old class 1 not re-extracted
     (inst,) = memory.get(2)
     assert inst.mask.shape == (10, 10) and (inst.crop == 100).all()
@@ -171,6 +171,8 @@ def test_bad_memory_inputs_are_named():
     from incseg_app.methods.fmwiss.memory import collect_instances
 
     with pytest.raises(ValidationError, match="memory"):
+        load_memory(b"not a memory", capacity=2, policy="best", seed=0)
+    with pytest.raises(ValidationError, match="bytes"):
         load_memory({"crops": []}, capacity=2, policy="best", seed=0)
     with pytest.raises(ValidationError, match="channel 3"):
         collect_instances(InstanceMemory(2), [], class_ids=(0, 5, 6), channels=(3,))

@@ -17,15 +17,29 @@ TINY = ModelConfig(encoder="tiny", pretrained=False, embed_dim=32, decoder_heads
 
 
 def test_fmwiss_parts_in_order_and_ablation():
-    assert FMWISS.part_names == ("fmwiss_copypaste", "ce", "kd", "fmwiss_teacher", "fmwiss_student")
+    assert FMWISS.part_names == ("fmwiss_copypaste", "bg_init", "ce", "kd", "fmwiss_teacher", "fmwiss_student")
     parts = FMWISS.build(MethodConfig(name="fmwiss", parts={"fmwiss_teacher": {"enabled": False},
                                                               "fmwiss_student": {"alpha": 1}}))
-    assert [p.name for p in parts] == ["fmwiss_copypaste", "ce", "kd", "fmwiss_student"]
-    assert parts[-1].alpha == 1.0
+    assert [p.name for p in parts] == ["fmwiss_copypaste", "bg_init", "ce", "kd", "fmwiss_student"]
+    assert parts[-1].options.alpha == 1.0
     with pytest.raises(ValidationError, match="fmwiss_teacher"):
         FMWISS.build(MethodConfig(name="fmwiss", parts={"fmwiss_teacher": {"temperature": 0}}))
     with pytest.raises(ValidationError, match="rates"):
         FMWISS.build(MethodConfig(name="fmwiss", parts={"fmwiss_teacher": {"rates": "6,12"}}))
+
+
+def test_a_student_listed_before_its_teacher_is_refused_when_the_method_is_built():
+    from incseg_app.methods.parts import PartSpec
+
+    specs = {s.name: s for s in FMWISS.parts}
+    swapped = Method("swapped", FMWISS.paper, tuple(specs[n] for n in (
+        "fmwiss_copypaste", "ce", "fmwiss_student", "fmwiss_teacher")))
+    with pytest.raises(ValidationError, match="fmwiss_student.*teacher.*fmwiss_teacher"):
+        swapped.build(MethodConfig(name="swapped"))
+    # without the teacher the student runs alone (alpha = 0, beta = 1): no ordering problem
+    alone = swapped.build(MethodConfig(name="swapped", parts={"fmwiss_teacher": {"enabled": False}}))
+    assert [p.name for p in alone] == ["fmwiss_copypaste", "ce", "fmwiss_student"]
+    assert isinstance(specs["ce"], PartSpec)
 
 
 def test_fmwiss_combines_with_gsc_and_incrementer_without_duplicate_parts():
@@ -68,7 +82,7 @@ def test_fmwiss_trains_base_and_a_weak_increment_on_the_tiny_model():
                                             "fmwiss_teacher": {"width": 16, "embed_dim": 8, "samples": 128}})
     base_cfg = TrainConfig(epochs=2, batch_size=2, crop_size=48, lr=1e-2, device="cpu", max_iters=4)
     first = run_incremental_step(TINY, base_cfg, FMWISS, cfg, base, (1, 2))
-    memory = InstanceMemory.from_bytes(first.outputs["memory"])
+    memory = InstanceMemory.from_bytes(first.carry.memory)
     # needs StepRun.class_ids (training/step.py passes the channel -> stable class id map)
     assert memory.classes == (1, 2), "the engine did not pass StepRun.class_ids"
     assert all(len(memory.get(c)) == 4 for c in (1, 2))
@@ -78,14 +92,16 @@ def test_fmwiss_trains_base_and_a_weak_increment_on_the_tiny_model():
                         model_cfg=TINY, group_sizes=first.group_sizes, class_ids=first.class_ids)
     step_cfg = TrainConfig(epochs=1, batch_size=2, crop_size=48, lr=1e-3, device="cpu", max_iters=2)
     second = run_incremental_step(TINY, step_cfg, FMWISS, cfg, weak, (3,), parent,
-                                  inputs={"memory": first.outputs["memory"]})
-    assert {"ce", "kd", "fmwiss_teacher_bce", "fmwiss_teacher_nce", "fmwiss_student"} <= set(second.losses)
+                                  carry=first.carry)
+    # every image is weak: the student distils the old classes there, so the KD slot stays silent
+    assert {"unce", "fmwiss_teacher_bce", "fmwiss_teacher_nce", "fmwiss_student"} <= set(second.losses)
+    assert "kd" not in second.losses and "unkd" not in second.losses
     assert all(math.isfinite(v) for v in second.losses.values()), second.losses
     assert second.losses["fmwiss_teacher_bce"] > 0 and second.losses["fmwiss_student"] > 0
     # the teacher is dropped: the only new weights are the grown token group's
     assert set(second.model.state_dict()) - set(first.model.state_dict()) == {
         "decoder.token_groups.1", "decoder.bias_groups.1"}
-    grown = InstanceMemory.from_bytes(second.outputs["memory"])
+    grown = InstanceMemory.from_bytes(second.carry.memory)
     assert grown.classes == (1, 2, 3) and len(grown.get(3)) == 4
     with torch.no_grad():
         assert second.model(torch.rand(1, 3, 48, 48)).logits.shape == (1, 4, 48, 48)
@@ -109,6 +125,6 @@ def test_fmwiss_combined_with_another_method_trains_a_weak_increment(other):
     parent = Checkpoint(state={k: v.detach().clone() for k, v in first.model.state_dict().items()},
                         model_cfg=TINY, group_sizes=first.group_sizes, class_ids=first.class_ids)
     second = run_incremental_step(TINY, train, method, cfg, weak, (3,), parent,
-                                  inputs={"memory": first.outputs["memory"]})
+                                  carry=first.carry)
     assert {"fmwiss_teacher_bce", "fmwiss_student"} <= set(second.losses)
     assert all(math.isfinite(v) for v in second.losses.values()), second.losses

@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from incseg_app.domain.config import MethodConfig, TrainConfig
-from incseg_app.methods.fmwiss.student import StudentPart, new_class_targets, old_class_targets, student_loss
-from incseg_app.methods.fmwiss.teacher import TEACHER_SCRATCH
-from incseg_app.methods.parts import Batch, StepContext, StepInfo, StepRun
+from incseg_app.methods.fmwiss.student import (
+    StudentOptions, StudentPart, new_class_targets, old_class_targets, student_loss,
+)
+from incseg_app.methods.parts import Batch, StepContext, StepInfo, StepRun, TeacherSignal
 from incseg_app.models.outputs import SegOutput
 
 
@@ -76,12 +77,12 @@ def _ctx(weak: list[bool], old: bool = True) -> StepContext:
 
 
 def test_student_part_uses_only_weak_images_and_the_shared_teacher():
-    part = StudentPart(alpha=0.5, beta=0.5)
+    part = StudentPart(StudentOptions(alpha=0.5, beta=0.5))
     ctx = _ctx([False, True])
-    ctx.scratch[TEACHER_SCRATCH] = {"index": torch.tensor([1]), "probs": torch.full((1, 3, 4, 4), 0.5)}
+    ctx.teacher = TeacherSignal(index=torch.tensor([1]), probs=torch.full((1, 3, 4, 4), 0.5))
     loss = part.losses(ctx)["fmwiss_student"]
-    expected = student_loss(ctx.out.logits[1:], ctx.labels[1:], ctx.old_out.logits[1:], ctx.scratch[TEACHER_SCRATCH]
-                            ["probs"], ctx.channel_weights, alpha=0.5, beta=0.5)
+    expected = student_loss(ctx.out.logits[1:], ctx.labels[1:], ctx.old_out.logits[1:], ctx.teacher.probs,
+                            ctx.channel_weights, alpha=0.5, beta=0.5)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
     loss.backward()
     assert ctx.out.logits.grad[0].abs().sum() == 0 and ctx.out.logits.grad[1].abs().sum() > 0

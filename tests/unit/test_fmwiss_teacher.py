@@ -8,7 +8,8 @@ import torch
 
 from incseg_app.domain.config import MethodConfig, ModelConfig, TrainConfig
 from incseg_app.methods.fmwiss.teacher import (
-    TEACHER_SCRATCH, TeacherHead, TeacherPart, dense_info_nce, merge_old_predictions, sample_pixels, teacher_bce,
+    TeacherHead, TeacherOptions, TeacherPart, dense_info_nce, group_norm_aspp, merge_old_predictions, sample_pixels,
+    teacher_bce,
 )
 from incseg_app.methods.parts import Batch, StepContext, StepInfo, StepRun
 from incseg_app.models.build import build_model
@@ -104,7 +105,7 @@ def _ctx(run: StepRun, weak: list[bool]) -> StepContext:
 def test_teacher_part_trains_on_weak_images_and_is_not_in_the_model_state():
     model = build_model(TINY, (3,))
     keys = set(model.state_dict())
-    part = TeacherPart(width=16, embed_dim=8, samples=64, rates=(1, 2))
+    part = TeacherPart(TeacherOptions(width=16, embed_dim=8, samples=64, rates=(1, 2)))
     run = _run(model, StepInfo(0, (), (0, 1, 2), (0, 0, 0)))
     part.on_step_start(run)
     assert set(model.state_dict()) == keys
@@ -112,9 +113,9 @@ def test_teacher_part_trains_on_weak_images_and_is_not_in_the_model_state():
     ctx = _ctx(run, [True, False])
     terms = part.losses(ctx)
     assert set(terms) == {"fmwiss_teacher_bce", "fmwiss_teacher_nce"}
-    shared = ctx.scratch[TEACHER_SCRATCH]
-    assert shared["index"].tolist() == [0]
-    assert shared["probs"].shape == (1, 3, 32, 32) and not shared["probs"].requires_grad
+    shared = ctx.teacher
+    assert shared.index.tolist() == [0]
+    assert shared.probs.shape == (1, 3, 32, 32) and not shared.probs.requires_grad
     sum(terms.values()).backward()
     assert all(p.grad is not None for p in head.parameters())
     part.on_step_end(run)
@@ -123,10 +124,21 @@ def test_teacher_part_trains_on_weak_images_and_is_not_in_the_model_state():
 
 def test_teacher_part_without_weak_images_returns_attached_zeros():
     model = build_model(TINY, (3,))
-    part = TeacherPart(width=16, embed_dim=8, rates=(1,))
+    part = TeacherPart(TeacherOptions(width=16, embed_dim=8, rates=(1,)))
     run = _run(model, StepInfo(0, (), (0, 1, 2), (0, 0, 0)))
     part.on_step_start(run)
     ctx = _ctx(run, [False, False])
     terms = part.losses(ctx)
     assert all(t.item() == 0.0 and t.requires_grad for t in terms.values())
-    assert TEACHER_SCRATCH not in ctx.scratch
+    assert ctx.teacher is None
+
+
+def test_teacher_aspp_is_torchvisions_with_group_norm():
+    from torchvision.models.segmentation.deeplabv3 import ASPP
+
+    aspp = group_norm_aspp(32, 16, (1, 2))
+    assert isinstance(aspp, ASPP)
+    kinds = {type(m).__name__ for m in aspp.modules()}
+    assert "GroupNorm" in kinds and "BatchNorm2d" not in kinds
+    aspp.train()
+    assert aspp(torch.rand(1, 32, 5, 7)).shape == (1, 16, 5, 7)  # one image: BatchNorm would refuse the pooling

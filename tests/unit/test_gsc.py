@@ -14,7 +14,7 @@ from incseg_app.methods.gsc import (
     SoftSharpRelationDistillation, StepGradientCompensation, channel_step_grads, class_prototypes,
     confident_prototypes, prototype_labels, prototype_relabel, relation_kl, relation_matrix, step_weights,
 )
-from incseg_app.methods.parts import Batch, Method, StepContext, StepInfo, StepRun
+from incseg_app.methods.parts import Batch, Method, PartSpec, StepContext, StepInfo, StepRun
 from incseg_app.models.outputs import SegOutput
 
 # K = 5 channels: background + two base classes (step 0), one class of step 1, one new class of step 2.
@@ -51,9 +51,27 @@ def test_step_weights_for_a_hand_made_history():
                                torch.tensor([1.5, 6 / 7, 3 / 7]))
 
 
+def test_step_weights_normalised_over_channels_keep_the_old_classes_total_weight():
+    # A 6-class base step that receives little gradient and a 1-class step that receives more: the
+    # normalisation over steps (counts=None) cut the old channels' total weight from 7 to 2.9; the
+    # normalisation over channels keeps it at 7 and only moves the split.
+    grads, counts = torch.tensor([1.0, 0.1]), torch.tensor([6.0, 1.0])
+    over_steps = step_weights(grads)
+    assert float((over_steps * counts).sum()) == pytest.approx(2.909, abs=1e-3)
+    over_channels = step_weights(grads, counts)
+    assert float((over_channels * counts).sum()) == pytest.approx(7.0)
+    assert over_channels[1] / over_channels[0] == pytest.approx(10.0)
+    torch.testing.assert_close(step_weights(torch.tensor([1.0, 2.0, 4.0]), torch.tensor([6.0, 1.0, 1.0])),
+                               torch.tensor([32 / 27, 16 / 27, 8 / 27]))
+    # "max": compensation only adds weight; power 0.5 halves the log-ratio
+    torch.testing.assert_close(step_weights(grads, normalise="max"), torch.tensor([1.0, 10.0]))
+    torch.testing.assert_close(step_weights(grads, normalise="max", power=0.5), torch.tensor([1.0, 10 ** 0.5]))
+    assert step_weights(grads, normalise="max", max_weight=5.0).tolist() == [1.0, 5.0]
+
+
 def test_channel_step_grads_averages_each_steps_channels():
-    steps, g = channel_step_grads(torch.tensor([9.0, 1.0, 3.0, 4.0, 7.0]), CHANNEL_STEPS, [1, 2, 3])
-    assert steps == [0, 1]
+    steps, g, counts = channel_step_grads(torch.tensor([9.0, 1.0, 3.0, 4.0, 7.0]), CHANNEL_STEPS, [1, 2, 3])
+    assert steps == [0, 1] and counts.tolist() == [2.0, 1.0]
     torch.testing.assert_close(g, torch.tensor([2.0, 4.0]))
 
 
@@ -78,8 +96,10 @@ def test_gradcomp_measures_logit_gradients_through_a_hook_and_reweights_old_step
     torch.testing.assert_close(part.ema, slopes)
 
     second = _backward_with_channel_slopes(part, slopes)
-    # G(step 0) = mean(1, 3) = 2, G(step 1) = 4 -> w = [4/3, 2/3]; background and the new channel stay 1.
-    torch.testing.assert_close(second.channel_weights, torch.tensor([1.0, 4 / 3, 4 / 3, 2 / 3, 1.0]))
+    # G(step 0) = mean(1, 3) = 2 over 2 channels, G(step 1) = 4 over 1 -> w ∝ [1/2, 1/4]; the best-served
+    # step (1) keeps 1 ("max"): [2, 1]; background and the new channel stay 1.
+    torch.testing.assert_close(second.channel_weights, torch.tensor([1.0, 2.0, 2.0, 1.0, 1.0]))
+    assert part.summary()["final_step_factors"] == pytest.approx({"0": 2.0, "1": 1.0})
     # ``unweighted``: the measured gradient is divided by the applied factor, so the EMA stays at the slopes.
     torch.testing.assert_close(part.ema, slopes)
 
@@ -90,7 +110,7 @@ def test_gradcomp_with_feedback_folds_weighted_gradients_into_the_ema():
     slopes = torch.tensor([5.0, 1.0, 3.0, 4.0, 8.0])
     _backward_with_channel_slopes(part, slopes)
     _backward_with_channel_slopes(part, slopes)
-    factors = torch.tensor([1.0, 4 / 3, 4 / 3, 2 / 3, 1.0])
+    factors = torch.tensor([1.0, 2.0, 2.0, 1.0, 1.0])
     torch.testing.assert_close(part.ema, 0.5 * slopes + 0.5 * slopes * factors)
 
 
@@ -109,9 +129,13 @@ def test_gradcomp_is_neutral_in_the_base_step():
 
 def test_gradcomp_rejects_bad_options():
     with pytest.raises(ValidationError, match="momentum"):
-        StepGradientCompensation.from_options({"momentum": 1.0})
+        StepGradientCompensation.from_dict({"momentum": 1.0})
     with pytest.raises(ValidationError, match="unknown option"):
-        StepGradientCompensation.from_options({"momentun": 0.5})
+        StepGradientCompensation.from_dict({"momentun": 0.5})
+    with pytest.raises(ValidationError, match="normalise"):
+        StepGradientCompensation.from_dict({"normalise": "classes"})
+    with pytest.raises(ValidationError, match="expected a number"):
+        StepGradientCompensation.from_dict({"momentum": "high"})
 
 
 # --- soft-sharp relation distillation ------------------------------------------------------------
@@ -161,7 +185,7 @@ def _relation_inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.T
 
 def test_relation_part_is_zero_for_identical_models_and_positive_with_grad_otherwise():
     labels, old_logits, emb = _relation_inputs()
-    part = SoftSharpRelationDistillation()
+    part = SoftSharpRelationDistillation(RelationOptions(min_pixels=1, momentum=0.0))
     logits = torch.zeros(1, 5, 4, 4)
     same = make_ctx(STEP2, make_out(logits, emb), make_out(old_logits, emb.clone()), labels)
     assert part.losses(same)["gsc_relation"].item() == pytest.approx(0.0, abs=1e-6)
@@ -174,12 +198,30 @@ def test_relation_part_is_zero_for_identical_models_and_positive_with_grad_other
     assert new_emb.grad is not None and new_emb.grad.abs().sum() > 0
 
 
+def test_relation_prototypes_run_over_batches_and_leave_new_columns_out():
+    labels, old_logits, emb = _relation_inputs()
+    part = SoftSharpRelationDistillation(RelationOptions(min_pixels=1, momentum=0.5))
+    logits = torch.zeros(1, 5, 4, 4)
+    first = make_ctx(STEP2, make_out(logits, emb), make_out(old_logits, emb.clone()), labels)
+    assert part.losses(first)["gsc_relation"].item() == pytest.approx(0.0, abs=1e-6)
+    seen = part._seen.clone()
+    assert 4 not in part._columns(seen, STEP2.old_channels).tolist()  # no new-class column
+    # a second batch showing only background: the classes of the first batch keep their running prototypes
+    only_bg = torch.zeros_like(labels)
+    second = make_ctx(STEP2, make_out(logits, emb), make_out(torch.zeros_like(old_logits), emb.clone()), only_bg)
+    part.losses(second)
+    assert bool((part._seen >= seen).all())
+    with_new = SoftSharpRelationDistillation(RelationOptions(min_pixels=1, momentum=0.0, new_columns=True))
+    with_new.losses(make_ctx(STEP2, make_out(logits, emb), make_out(old_logits, emb.clone()), labels))
+    assert 4 in with_new._columns(with_new._seen, STEP2.old_channels).tolist()
+
+
 def test_relation_part_is_silent_without_an_old_model_and_rejects_bad_temperatures():
     labels, _, emb = _relation_inputs()
     ctx = make_ctx(STEP2, make_out(torch.zeros(1, 5, 4, 4), emb), None, labels)
     assert SoftSharpRelationDistillation().losses(ctx) == {}
     with pytest.raises(ValidationError, match="sharp_temperature"):
-        SoftSharpRelationDistillation.from_options({"soft_temperature": 0.1, "sharp_temperature": 1.0})
+        SoftSharpRelationDistillation.from_dict({"soft_temperature": 0.1, "sharp_temperature": 1.0})
 
 
 def test_relation_inputs_cover_several_old_classes():
@@ -234,7 +276,8 @@ def _relabel_ctx(reject_to: str) -> tuple[PrototypicalPseudoRelabel, StepContext
     labels = torch.tensor([[[0, 0, 0, 0, 2, 0]]])
     old_out = make_out(old_logits, emb.view(1, 2, 1, 6))
     ctx = make_ctx(step, make_out(torch.zeros(1, 3, 1, 6)), old_out, labels)
-    part = PrototypicalPseudoRelabel.from_options({"reject_to": reject_to, "confidence": 0.9, "min_pixels": 3})
+    part = PrototypicalPseudoRelabel.from_dict({"reject_to": reject_to, "confidence": 0.9, "min_pixels": 3,
+                                                "quantile": 0.5, "momentum": 0.0})
     part.on_step_start(ctx.run)
     return part, ctx
 
@@ -245,7 +288,7 @@ def test_relabel_part_turns_near_background_into_old_classes(reject_to: str, rej
     new = part.relabel(ctx)
     # Pixel 1 and 2 lie at the median distance (0.2) of the confident set: kept; pixel 3 is far.
     assert new.tolist() == [[[1, 1, 1, rejected, 2, 0]]]
-    assert ctx.scratch["gsc_relabel"]["pseudo_fraction"].item() == pytest.approx(3 / 6)
+    assert part.summary()["pseudo_share_of_background"] == pytest.approx(3 / 5)
 
 
 def test_relabel_part_leaves_the_base_step_alone_and_validates_reject_to():
@@ -253,18 +296,20 @@ def test_relabel_part_leaves_the_base_step_alone_and_validates_reject_to():
     ctx.old_out = None
     assert PrototypicalPseudoRelabel().relabel(ctx) is None
     with pytest.raises(ValidationError, match="reject_to"):
-        PrototypicalPseudoRelabel.from_options({"reject_to": "drop"})
+        PrototypicalPseudoRelabel.from_dict({"reject_to": "drop"})
     with pytest.raises(ValidationError, match="quantile"):
-        PrototypicalPseudoRelabel.from_options({"quantile": 0.0})
+        PrototypicalPseudoRelabel.from_dict({"quantile": 0.0})
 
 
 def test_gsc_method_lists_its_parts_in_order_and_each_can_be_switched_off():
-    assert GSC.part_names == ("gsc_relabel", "gsc_gradcomp", "ce", "kd", "gsc_relation")
+    assert GSC.part_names == ("bg_init", "gsc_relabel", "gsc_gradcomp", "ce", "kd", "gsc_relation")
     parts = GSC.build(MethodConfig(name="gsc", parts={"gsc_gradcomp": {"enabled": False},
                                                         "gsc_relation": {"sharp_temperature": 0.05}}))
-    assert [p.name for p in parts] == ["gsc_relabel", "ce", "kd", "gsc_relation"]
+    assert [p.name for p in parts] == ["bg_init", "gsc_relabel", "ce", "kd", "gsc_relation"]
     assert parts[-1].options == RelationOptions(sharp_temperature=0.05)
-    assert isinstance(parts[0].options, RelabelOptions)
+    assert isinstance(parts[1].options, RelabelOptions)
+    with pytest.raises(ValidationError, match="gsc_relation.*weight"):
+        GSC.build(MethodConfig(name="gsc", parts={"gsc_relation": {"weight": -1}}))
 
 
 def test_part_states_round_trip_for_resume():
@@ -314,15 +359,18 @@ def test_gsc_trains_base_and_two_increments_on_the_tiny_model():
     method_cfg = MethodConfig(name="gsc", parts={"gsc_relabel": {"confidence": 0.0, "min_pixels": 1}})
     built: list[dict[str, object]] = []
 
-    def spy(name, factory):
-        def make(opts):
-            if name == GSC.parts[0][0]:
-                built.append({})
-            built[-1][name] = factory(opts)
-            return built[-1][name]
-        return make
+    def spy(spec: PartSpec) -> PartSpec:
+        class Spy(spec.cls):
+            @classmethod
+            def from_dict(cls, data=None):
+                part = spec.cls.from_dict(data)
+                if spec.name == GSC.parts[0].name:
+                    built.append({})
+                built[-1][spec.name] = part
+                return part
+        return PartSpec(spec.name, Spy, spec.defaults)
 
-    method = Method(GSC.name, GSC.paper, tuple((n, spy(n, f)) for n, f in GSC.parts))
+    method = Method(GSC.name, GSC.paper, tuple(spy(s) for s in GSC.parts))
     parent = None
     for new_ids in ((1, 2), (3,), (4,)):
         result = run_incremental_step(model_cfg, train_cfg, method, method_cfg, data, new_ids, parent)
@@ -333,7 +381,7 @@ def test_gsc_trains_base_and_two_increments_on_the_tiny_model():
                             class_ids=result.class_ids)
         assert all(math.isfinite(v) for v in result.losses.values()), result.losses
     assert result.class_ids == (0, 1, 2, 3, 4) and result.group_sizes == (3, 1, 1)
-    assert {"ce", "kd", "gsc_relation"} <= set(result.losses)
+    assert {"unce", "unkd", "gsc_relation"} <= set(result.losses)
     # Step 1: class 1 got a prototype and a finite threshold from the old model's predictions.
     assert torch.isfinite(built[1]["gsc_relabel"].thresholds[1])
     # Step 2 has two past steps: the measured gradients give non-trivial weights to channels 1-3 only.

@@ -3,18 +3,22 @@
 Old classes have no labels in a (weak) incremental step; pasting stored old-class instances into the
 step's images, with their labels, reminds the model of them. The part ``fmwiss_copypaste``:
 
-* ``on_step_start`` loads the memory from ``run.inputs["memory"]`` (``.npz`` bytes, an
-  ``InstanceMemory`` or absent);
+* ``on_step_start`` loads the memory from ``run.carry_in.memory`` (``.npz`` bytes or None);
 * ``transform_batch`` pastes, with probability ``prob`` per image, 1..``max_paste`` old-class instances
   (class drawn uniformly among the stored old classes, then an instance uniformly; random scale in
   ``scale_range``, random flip and position) and writes their channel into the labels under the
   pasted mask, confidence 1 and the tag;
 * ``on_step_end`` offers the largest connected component of every class learned in this step, per
-  training image, to the memory and writes the memory's bytes to ``run.outputs["memory"]``.
+  training image, to the memory and writes the memory's bytes to ``run.carry_out.memory``.
+
+Choices where the paper is open: instances are the largest connected component per class and image,
+the class to paste is drawn uniformly among the stored old classes, and pasted pixels get hard labels
+(confidence 1) that the cross-entropy trains on.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -68,69 +72,81 @@ def paste_instance(image: Tensor, labels: Tensor, confidence: Tensor, crop: Tens
     return pasted
 
 
-def load_memory(value: Any, capacity: int, policy: str, seed: int) -> InstanceMemory:
-    """``run.inputs["memory"]`` (bytes, ``InstanceMemory`` or None) -> a memory of ``capacity`` per class."""
+def load_memory(value: bytes | None, capacity: int, policy: str, seed: int) -> InstanceMemory:
+    """``run.carry_in.memory`` (``.npz`` bytes or None) -> a memory of ``capacity`` per class."""
     if value is None:
         return InstanceMemory(capacity, policy, seed)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        memory = InstanceMemory.from_bytes(bytes(value), seed)
-    elif isinstance(value, InstanceMemory):
-        memory = value
-    else:
-        raise ValidationError(f"run input 'memory' must be FMWISS memory bytes, got {type(value).__name__}")
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise ValidationError(f"the carried FMWISS memory must be bytes, got {type(value).__name__}")
+    memory = InstanceMemory.from_bytes(bytes(value), seed)
     memory.policy = policy
     memory.trim(capacity)
     return memory
 
 
+@dataclass(frozen=True)
+class CopyPasteOptions:
+    """Options of ``fmwiss_copypaste``."""
+
+    prob: float = 0.5  # per-image paste probability
+    max_paste: int = 2  # instances per pasted image (1..max_paste)
+    capacity: int = 16  # B, instances kept per class
+    policy: str = "reservoir"  # "reservoir" | "best"
+    scale_range: tuple[float, ...] = (0.5, 1.5)  # instance resize range
+    min_area: int = 64  # smallest stored component, pixels
+    max_side: int = 128  # stored crops are shrunk to this side, pixels
+    scan_limit: int = 0  # images scanned at step end (0 = all)
+
+    def validate(self) -> None:
+        if not 0.0 <= self.prob <= 1.0 or self.max_paste < 1 or len(self.scale_range) != 2 \
+                or not 0 < self.scale_range[0] <= self.scale_range[1]:
+            raise ValidationError("prob in [0, 1], max_paste >= 1 and 0 < scale_range[0] <= scale_range[1] are required")
+        if self.capacity < 1 or self.policy not in POLICIES or self.min_area < 1 or self.max_side < 4 \
+                or self.scan_limit < 0:
+            raise ValidationError(f"capacity >= 1, policy in {POLICIES}, min_area >= 1, max_side >= 4 and "
+                                  "scan_limit >= 0 are required")
+
+
 class CopyPastePart(Part):
-    """Part ``fmwiss_copypaste`` (see the module docstring).
+    """Part ``fmwiss_copypaste`` (see the module docstring; options in ``CopyPasteOptions``)."""
 
-    Options: ``prob`` (per-image paste probability), ``max_paste`` (instances per pasted image),
-    ``capacity`` (B, instances kept per class), ``policy`` ("reservoir" | "best"), ``scale_range``
-    (instance resize range), ``min_area`` (smallest stored component, pixels), ``max_side`` (stored
-    crops are shrunk to this side, pixels), ``scan_limit`` (images scanned at step end; 0 = all).
-    """
+    name = "fmwiss_copypaste"
+    Options = CopyPasteOptions
 
-    def __init__(self, prob: float = 0.5, max_paste: int = 2, capacity: int = 16, policy: str = "reservoir",
-                 scale_range: tuple[float, ...] = (0.5, 1.5), min_area: int = 64, max_side: int = 128,
-                 scan_limit: int = 0) -> None:
-        if not 0.0 <= prob <= 1.0 or max_paste < 1 or len(scale_range) != 2 or not 0 < scale_range[0] <= scale_range[1]:
-            raise ValidationError("part 'fmwiss_copypaste': prob in [0, 1], max_paste >= 1 and "
-                                  "0 < scale_range[0] <= scale_range[1] are required")
-        if capacity < 1 or policy not in POLICIES or min_area < 1 or max_side < 4 or scan_limit < 0:
-            raise ValidationError(f"part 'fmwiss_copypaste': capacity >= 1, policy in {POLICIES}, min_area >= 1, "
-                                  "max_side >= 4 and scan_limit >= 0 are required")
-        self.prob, self.max_paste, self.capacity, self.policy = prob, max_paste, capacity, policy
-        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
-        self.min_area, self.max_side, self.scan_limit = min_area, max_side, scan_limit
-        self.memory = InstanceMemory(capacity, policy)
+    def __init__(self, options: CopyPasteOptions | None = None) -> None:
+        super().__init__(options)
+        self.memory = InstanceMemory(self.options.capacity, self.options.policy)
+        self.pasted = 0  # instances pasted in this step
 
     def on_step_start(self, run: StepRun) -> None:
-        self.memory = load_memory(run.inputs.get("memory"), self.capacity, self.policy, run.train.seed)
+        o = self.options
+        self.memory = load_memory(run.carry_in.memory, o.capacity, o.policy, run.train.seed)
+        self.pasted = 0
         log.info("fmwiss memory: %d instances of classes %s", len(self.memory), list(self.memory.classes))
 
     def transform_batch(self, batch: Batch, run: StepRun) -> Batch:
         old = set(run.step.old_channels) - {0}
         classes = [c for c in self.memory.classes if c in old]
-        if not classes or self.prob == 0.0:
+        o = self.options
+        if not classes or o.prob == 0.0:
             return batch
         gen = torch.Generator().manual_seed(run.train.seed * 1_000_003 + run.iteration)
         images, labels, conf, tags = (batch.images.clone(), batch.labels.clone(), batch.confidence.clone(),
                                       batch.tags.clone())
         for b in range(images.shape[0]):
-            if float(torch.rand((), generator=gen)) >= self.prob:
+            if float(torch.rand((), generator=gen)) >= o.prob:
                 continue
-            for _ in range(int(torch.randint(1, self.max_paste + 1, (), generator=gen))):
+            for _ in range(int(torch.randint(1, o.max_paste + 1, (), generator=gen))):
                 channel = classes[int(torch.randint(len(classes), (), generator=gen))]
                 self._paste_one(images[b], labels[b], conf[b], channel, gen)
                 tags[b, channel] = 1.0
+                self.pasted += 1
         return Batch(images, labels, batch.weak, conf, tags, batch.image_ids)
 
     def _paste_one(self, image: Tensor, labels: Tensor, conf: Tensor, channel: int, gen: torch.Generator) -> None:
         stored = self.memory.get(channel)
         inst = stored[int(torch.randint(len(stored), (), generator=gen))]
-        lo, hi = self.scale_range
+        lo, hi = self.options.scale_range
         scale = lo + (hi - lo) * float(torch.rand((), generator=gen))
         height, width = labels.shape
         scale = min(scale, height / inst.mask.shape[0], width / inst.mask.shape[1])  # fit inside the image
@@ -145,8 +161,13 @@ class CopyPastePart(Part):
         if run.dataset is None or len(run.class_ids) != run.step.num_classes:
             log.warning("fmwiss memory not updated: the step run has no dataset or no channel -> class id map")
         else:
-            stored = collect_instances(self.memory, run.dataset, run.class_ids, channels, self.min_area,
-                                       self.max_side, self.scan_limit)
+            o = self.options
+            stored = collect_instances(self.memory, run.dataset, run.class_ids, channels, o.min_area, o.max_side,
+                                       o.scan_limit)
             log.info("fmwiss memory: %d instances stored from %d images, classes %s", stored, len(run.dataset),
                      list(self.memory.classes))
-        run.outputs["memory"] = self.memory.to_bytes()
+        run.carry_out.memory = self.memory.to_bytes()
+
+    def summary(self) -> dict[str, Any]:
+        """Instances pasted in the step and the memory's size per class after it."""
+        return {"pasted": self.pasted, "memory": {str(c): len(self.memory.get(c)) for c in self.memory.classes}}

@@ -20,6 +20,7 @@ average; the folding above is this project's choice.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -27,8 +28,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...domain.errors import ValidationError
+from ...domain.records import IGNORE_ID
 from ..parts import Part, StepContext
-from .teacher import IGNORE, TEACHER_SCRATCH
 
 
 def new_class_targets(teacher_probs: Tensor | None, labels: Tensor, new_channels: Sequence[int], alpha: float
@@ -40,9 +41,9 @@ def new_class_targets(teacher_probs: Tensor | None, labels: Tensor, new_channels
     Returns: targets B×|N|×H×W in [0, 1]; valid B×H×W bool (all pixels with a teacher, else non-255).
     """
     onehot = torch.stack([labels == c for c in new_channels], dim=1).float()
-    unsure = (labels == IGNORE).unsqueeze(1)
+    unsure = (labels == IGNORE_ID).unsqueeze(1)
     if teacher_probs is None:
-        return onehot, labels != IGNORE
+        return onehot, labels != IGNORE_ID
     targets = alpha * teacher_probs + (1.0 - alpha) * onehot
     return torch.where(unsure, teacher_probs, targets), torch.ones_like(labels, dtype=torch.bool)
 
@@ -89,18 +90,33 @@ def student_loss(logits: Tensor, labels: Tensor, old_logits: Tensor, teacher_pro
     return loss
 
 
+@dataclass(frozen=True)
+class StudentOptions:
+    """Options of ``fmwiss_student``."""
+
+    alpha: float = 0.5  # teacher share of the new-class targets, in [0, 1]
+    beta: float = 0.5  # old model's share of the old-class targets, in [0, 1]
+    new_weight: float = 1.0  # weight of L_new
+    old_weight: float = 1.0  # weight of L_old
+
+    def validate(self) -> None:
+        if not (0.0 <= self.alpha <= 1.0 and 0.0 <= self.beta <= 1.0):
+            raise ValidationError(f"alpha and beta must be in [0, 1], got {self.alpha}, {self.beta}")
+        if min(self.new_weight, self.old_weight) < 0:
+            raise ValidationError("new_weight and old_weight must be >= 0")
+
+
 class StudentPart(Part):
     """Part ``fmwiss_student``: the student's soft-target losses on weak images of incremental steps.
 
-    Options: ``alpha`` (teacher share of the new-class targets), ``beta`` (old model's share of the
-    old-class targets), ``new_weight``, ``old_weight``. Nothing in the base step (no old model).
+    Reads the teacher's probabilities from ``StepContext.teacher`` (so it must come after
+    ``fmwiss_teacher``, which ``Method.build`` checks); without a teacher (ablated) α = 0 and β = 1.
+    Nothing in the base step (no old model).
     """
 
-    def __init__(self, alpha: float = 0.5, beta: float = 0.5, new_weight: float = 1.0, old_weight: float = 1.0
-                 ) -> None:
-        if not (0.0 <= alpha <= 1.0 and 0.0 <= beta <= 1.0):
-            raise ValidationError(f"part 'fmwiss_student': alpha and beta must be in [0, 1], got {alpha}, {beta}")
-        self.alpha, self.beta, self.new_weight, self.old_weight = alpha, beta, new_weight, old_weight
+    name = "fmwiss_student"
+    Options = StudentOptions
+    reads = ("teacher",)
 
     def losses(self, ctx: StepContext) -> dict[str, Tensor]:
         if ctx.old_out is None:
@@ -108,10 +124,10 @@ class StudentPart(Part):
         weak = ctx.batch.weak.bool()
         if not bool(weak.any()):
             return {"fmwiss_student": ctx.out.logits.new_zeros((), dtype=torch.float32)}
-        shared = ctx.scratch.get(TEACHER_SCRATCH)
-        index = weak.nonzero().squeeze(1) if shared is None else shared["index"]
-        probs = None if shared is None else shared["probs"]
+        o = self.options
+        index = weak.nonzero().squeeze(1) if ctx.teacher is None else ctx.teacher.index
+        probs = None if ctx.teacher is None else ctx.teacher.probs
         loss = student_loss(ctx.out.logits[index], ctx.labels[index], ctx.old_out.logits[index].detach(), probs,
-                            ctx.channel_weights, alpha=self.alpha, beta=self.beta, new_weight=self.new_weight,
-                            old_weight=self.old_weight)
+                            ctx.channel_weights, alpha=o.alpha, beta=o.beta, new_weight=o.new_weight,
+                            old_weight=o.old_weight)
         return {"fmwiss_student": loss}

@@ -6,6 +6,11 @@ weak images' pseudo-masks and its sigmoid outputs then soften the student's targ
 (``student.py``). The head lives only for the step (``trainable_modules``); it is never part of the
 Segmenter, so it is dropped at inference and never saved with a version.
 
+The ASPP is torchvision's (``torchvision.models.segmentation.deeplabv3.ASPP``, DeepLabV3's module)
+with its BatchNorm layers swapped for GroupNorm (``group_norm_aspp``): steps train with small batches,
+the image-pooling branch sees one value per channel and image, and the weights must be the same on
+one or several DDP ranks.
+
 Equations:
 * L_bce (teacher vs. one-hot pseudo-mask, per-class sigmoid): ``teacher_bce``.
 * L_nce (dense contrastive loss, positives = pixels with the same pseudo-label): ``dense_info_nce``.
@@ -22,49 +27,30 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torchvision.models.segmentation.deeplabv3 import ASPP
 
 from ...domain.errors import ValidationError
-from ..parts import Part, StepContext, StepRun
+from ...domain.records import IGNORE_ID
+from ..parts import Part, StepContext, StepRun, TeacherSignal
 
 log = logging.getLogger(__name__)
 
-IGNORE = 255
-TEACHER_SCRATCH = "fmwiss_teacher"  # ctx.scratch key: {"index": weak rows, "probs": teacher sigmoid}
 
 
-def _norm(channels: int) -> nn.GroupNorm:
-    # GroupNorm, not DeepLab's BatchNorm: steps train with small batches and must give the same
-    # weights on one or several DDP ranks.
-    return nn.GroupNorm(8 if channels % 8 == 0 else 1, channels)
+def group_norm_aspp(in_channels: int, out_channels: int, rates: Sequence[int]) -> nn.Module:
+    """torchvision's DeepLabV3 ASPP (Chen et al., "Rethinking Atrous Convolution", 2017, Sec. 3.3) with
+    every BatchNorm2d replaced by a GroupNorm of the same width (8 groups when they divide it, else 1).
 
-
-class ASPP(nn.Module):
-    """Atrous Spatial Pyramid Pooling (Chen et al., "Rethinking Atrous Convolution", 2017, Sec. 3.3).
-
-    Branches: a 1×1 conv, one 3×3 conv per dilation rate, and image-level pooling (global average →
-    1×1 conv, broadcast back); concatenated and projected by a 1×1 conv.
-    Input B×C×h×w -> output B×``out_channels``×h×w.
+    Input B×C×h×w -> output B×``out_channels``×h×w (a 1×1 branch, one 3×3 branch per rate, image
+    pooling; concatenated and projected, with DeepLab's dropout of 0.5 in training).
     """
-
-    def __init__(self, in_channels: int, out_channels: int, rates: Sequence[int] = (6, 12, 18)) -> None:
-        super().__init__()
-        branches = [nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False), _norm(out_channels),
-                                  nn.ReLU(inplace=True))]
-        for r in rates:
-            branches.append(nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 3, padding=int(r), dilation=int(r), bias=False),
-                _norm(out_channels), nn.ReLU(inplace=True)))
-        self.branches = nn.ModuleList(branches)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_channels, out_channels, 1),
-                                  nn.ReLU(inplace=True))
-        self.project = nn.Sequential(nn.Conv2d(out_channels * (len(branches) + 1), out_channels, 1, bias=False),
-                                     _norm(out_channels), nn.ReLU(inplace=True))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h, w = x.shape[-2:]
-        outs = [branch(x) for branch in self.branches]
-        outs.append(self.pool(x).expand(-1, -1, h, w))
-        return self.project(torch.cat(outs, dim=1))
+    aspp = ASPP(in_channels, [int(r) for r in rates], out_channels)
+    for module in list(aspp.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.BatchNorm2d):
+                c = child.num_features
+                setattr(module, name, nn.GroupNorm(8 if c % 8 == 0 else 1, c))
+    return aspp
 
 
 @dataclass
@@ -89,7 +75,7 @@ class TeacherHead(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, width: int = 128, embed_dim: int = 64,
                  rates: Sequence[int] = (6, 12, 18)) -> None:
         super().__init__()
-        self.aspp = ASPP(in_channels, width, rates)
+        self.aspp = group_norm_aspp(in_channels, width, rates)
         self.classifier = nn.Conv2d(width, num_classes, 1)
         self.projector = nn.Sequential(nn.Conv2d(width, width, 1), nn.ReLU(inplace=True),
                                        nn.Conv2d(width, embed_dim, 1))
@@ -117,7 +103,7 @@ def teacher_bce(logits: Tensor, labels: Tensor, weak: Tensor, confidence: Tensor
     confidence B×H×W in [0, 1] (pixel weight). Loss = Σ_p conf_p · mean_c BCE_pc / #valid pixels.
     """
     num_classes = logits.shape[1]
-    valid = (labels != IGNORE) & weak.bool().view(-1, 1, 1)
+    valid = (labels != IGNORE_ID) & weak.bool().view(-1, 1, 1)
     if bool((labels[valid] >= num_classes).any()):
         raise ValidationError(f"teacher targets hold a channel >= the teacher's {num_classes} classes")
     target = F.one_hot(labels * valid, num_classes).permute(0, 3, 1, 2).float()
@@ -164,31 +150,45 @@ def dense_info_nce(embeddings: Tensor, labels: Tensor, temperature: float) -> Te
     return per_anchor[has].mean()
 
 
+@dataclass(frozen=True)
+class TeacherOptions:
+    """Options of ``fmwiss_teacher``."""
+
+    bce_weight: float = 1.0  # λ of L_bce
+    nce_weight: float = 0.1  # λ of L_nce
+    temperature: float = 0.1  # τ of L_nce
+    samples: int = 1024  # pixels sampled per batch for L_nce (bounds memory to samples² similarities)
+    width: int = 128  # ASPP width
+    embed_dim: int = 64  # D' of the contrastive embedding
+    rates: tuple[int, ...] = (6, 12, 18)  # ASPP dilation rates, in feature pixels
+    old_pseudo: bool = True  # fill pseudo-mask background with confident old-model predictions
+    old_pseudo_threshold: float = 0.5  # minimum old softmax probability for that
+    detach_features: bool = False  # True: the teacher's losses do not reach the shared encoder
+
+    def validate(self) -> None:
+        if self.temperature <= 0 or self.samples < 2 or self.width < 1 or self.embed_dim < 1 or not self.rates:
+            raise ValidationError("temperature > 0, samples >= 2, width >= 1, embed_dim >= 1 and at least one "
+                                  "ASPP rate are required")
+        if min(self.bce_weight, self.nce_weight) < 0 or not 0.0 <= self.old_pseudo_threshold <= 1.0:
+            raise ValidationError("loss weights must be >= 0 and old_pseudo_threshold in [0, 1]")
+
+
 class TeacherPart(Part):
-    """Part ``fmwiss_teacher``: trains the plug-in teacher on weak images and shares its sigmoid.
+    """Part ``fmwiss_teacher``: trains the plug-in teacher on weak images and hands its sigmoid to the
+    student through ``StepContext.teacher`` (options in ``TeacherOptions``)."""
 
-    Options: ``bce_weight`` (L_bce), ``nce_weight`` (L_nce), ``temperature`` (τ of L_nce),
-    ``samples`` (pixels sampled per batch for L_nce, bounds memory to samples² similarities),
-    ``width`` / ``embed_dim`` / ``rates`` (head shape), ``old_pseudo`` and ``old_pseudo_threshold``
-    (fill background with confident old-model predictions, see ``merge_old_predictions``),
-    ``detach_features`` (True: the teacher's losses do not reach the shared encoder).
-    """
+    name = "fmwiss_teacher"
+    Options = TeacherOptions
+    writes = ("teacher",)
 
-    def __init__(self, bce_weight: float = 1.0, nce_weight: float = 0.1, temperature: float = 0.1,
-                 samples: int = 1024, width: int = 128, embed_dim: int = 64, rates: tuple[int, ...] = (6, 12, 18),
-                 old_pseudo: bool = True, old_pseudo_threshold: float = 0.5, detach_features: bool = False) -> None:
-        if temperature <= 0 or samples < 2 or width < 1 or embed_dim < 1 or not rates:
-            raise ValidationError("part 'fmwiss_teacher': temperature > 0, samples >= 2, width >= 1, "
-                                  "embed_dim >= 1 and at least one ASPP rate are required")
-        self.bce_weight, self.nce_weight, self.temperature = bce_weight, nce_weight, temperature
-        self.samples, self.width, self.embed_dim, self.rates = samples, width, embed_dim, tuple(int(r) for r in rates)
-        self.old_pseudo, self.old_pseudo_threshold = old_pseudo, old_pseudo_threshold
-        self.detach_features = detach_features
+    def __init__(self, options: TeacherOptions | None = None) -> None:
+        super().__init__(options)
         self.head: TeacherHead | None = None
 
     def on_step_start(self, run: StepRun) -> None:
         in_channels = int(run.model.encoder.out_channels)
-        self.head = TeacherHead(in_channels, run.step.num_classes, self.width, self.embed_dim, self.rates)
+        o = self.options
+        self.head = TeacherHead(in_channels, run.step.num_classes, o.width, o.embed_dim, o.rates)
         self.head.to(run.device).train()
         log.info("fmwiss teacher: ASPP head %d -> %d classes (%d parameters)", in_channels, run.step.num_classes,
                  sum(p.numel() for p in self.head.parameters()))
@@ -207,23 +207,24 @@ class TeacherPart(Part):
             # Zero, yet attached to every teacher parameter (DDP expects each one to get a gradient).
             zero = sum(p.sum() for p in self.head.parameters()) * 0.0
             return {"fmwiss_teacher_bce": zero, "fmwiss_teacher_nce": zero}
+        o = self.options
         index = weak.nonzero().squeeze(1)
         features = ctx.out.features[index]
-        out = self.head(features.detach() if self.detach_features else features)
+        out = self.head(features.detach() if o.detach_features else features)
         labels = ctx.labels[index]
-        if self.old_pseudo and ctx.old_out is not None:
-            labels = merge_old_predictions(labels, ctx.old_out.logits[index].detach(), self.old_pseudo_threshold)
+        if o.old_pseudo and ctx.old_out is not None:
+            labels = merge_old_predictions(labels, ctx.old_out.logits[index].detach(), o.old_pseudo_threshold)
         logits = F.interpolate(out.logits, size=labels.shape[-2:], mode="bilinear", align_corners=False)
         bce = teacher_bce(logits, labels, torch.ones_like(index, dtype=torch.bool), ctx.batch.confidence[index])
         nce = self._contrast(out.embeddings, labels)
-        ctx.scratch[TEACHER_SCRATCH] = {"index": index, "probs": torch.sigmoid(logits.detach().float())}
-        return {"fmwiss_teacher_bce": self.bce_weight * bce, "fmwiss_teacher_nce": self.nce_weight * nce}
+        ctx.teacher = TeacherSignal(index=index, probs=torch.sigmoid(logits.detach().float()))
+        return {"fmwiss_teacher_bce": o.bce_weight * bce, "fmwiss_teacher_nce": o.nce_weight * nce}
 
     def _contrast(self, embeddings: Tensor, labels: Tensor) -> Tensor:
         """L_nce on ``samples`` pixels of the B×D'×h×w embeddings, labels nearest-resized to h×w."""
         small = F.interpolate(labels[:, None].float(), size=embeddings.shape[-2:], mode="nearest")[:, 0].long()
         flat_labels = small.reshape(-1)
         flat_emb = embeddings.permute(0, 2, 3, 1).reshape(-1, embeddings.shape[1])
-        keep = (flat_labels != IGNORE).nonzero().squeeze(1)
-        pick = keep[sample_pixels(flat_labels[keep], self.samples)]
-        return dense_info_nce(flat_emb[pick], flat_labels[pick], self.temperature)
+        keep = (flat_labels != IGNORE_ID).nonzero().squeeze(1)
+        pick = keep[sample_pixels(flat_labels[keep], self.options.samples)]
+        return dense_info_nce(flat_emb[pick], flat_labels[pick], self.options.temperature)

@@ -6,28 +6,39 @@ Class prototypes p_c are masked averages of decoder pixel embeddings; the relati
 R_ij = cos(p_i, p_j) is computed for the old (frozen) and the new model with the same masks, and each
 old class's row is distilled as a distribution at a soft (high) and a sharp (low) temperature:
 
-    L_rel = sum_{T in {T_soft, T_sharp}} lambda_T * mean_{i old, present}
+    L_rel = sum_{T in {T_soft, T_sharp}} lambda_T * mean_{i old, seen}
             KL( softmax(R_old[i] / T) || softmax(R_new[i] / T) ).
 
 Masks: pixels whose current target is a class (not background, not 255) use that target (ground truth
 for the new classes); background pixels use the old model's argmax (pseudo-labels for old classes,
-background included). Choices where the paper is open: the diagonal R_ii (always 1) is left out of
-each row, since at a sharp temperature it would swamp the row; rows are averaged, not summed; no T^2
-factor (the lambdas carry the scale); prototypes are pooled over the whole (per-rank) batch.
+background included).
+
+Choices where the paper is open (options; measured in ``docs/benchmarks.md``):
+
+* ``new_columns`` (default false): rows hold only old classes. A new-class column would compare the
+  old model's embedding of new-class pixels — a model that never learned those classes — with the
+  new model's, and so hold the new classes' prototypes where the old model put them.
+* ``momentum`` (default 0.9): prototypes are running averages over batches, for the old and the new
+  model alike (the new model's carries the gradient of the current batch's share, the rest is
+  detached), so a class seen in few pixels of one batch no longer makes its row noise; a class seen
+  in no batch yet takes no part. 0 uses the current batch's prototypes only.
+* The diagonal R_ii (always 1) is left out of each row, since at a sharp temperature it would swamp
+  the row; rows are averaged, not summed; no T^2 factor (the lambdas carry the scale); a class needs
+  ``min_pixels`` pixels (at h×w) in a batch to update its prototype.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ...domain.config import from_dict
 from ...domain.errors import ValidationError
-from ...domain.records import BACKGROUND_ID, IGNORE_ID
-from ..parts import Part, StepContext
+from ...domain.records import BACKGROUND_ID
+from ..labelmaps import channel_argmax, resize_labels
+from ..parts import Part, StepContext, StepRun
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,9 @@ class RelationOptions:
     soft_weight: float = 1.0  # lambda of the soft term
     sharp_weight: float = 1.0  # lambda of the sharp term
     include_background: bool = True  # background (channel 0) is a row/column like any old class
-    new_columns: bool = True  # rows also compare old classes to the new classes present
+    new_columns: bool = False  # rows also compare old classes to the new classes (see the docstring)
+    momentum: float = 0.9  # running average of the prototypes over batches (0 = this batch only)
+    min_pixels: int = 4  # pixels (at h×w) a class needs in a batch to update its prototype
 
     def validate(self) -> None:
         if self.soft_temperature <= 0 or self.sharp_temperature <= 0:
@@ -51,13 +64,9 @@ class RelationOptions:
                 f"soft_temperature ({self.soft_temperature})")
         if min(self.weight, self.soft_weight, self.sharp_weight) < 0:
             raise ValidationError("gsc_relation: weights must be non-negative")
-
-
-def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
-    """B×H×W int64 labels -> B×h×w by nearest-neighbour sampling (255 kept as is)."""
-    if tuple(labels.shape[-2:]) == tuple(size):
-        return labels
-    return F.interpolate(labels[:, None].float(), size=size, mode="nearest")[:, 0].long()
+        if not 0.0 <= self.momentum < 1.0 or self.min_pixels < 1:
+            raise ValidationError(f"gsc_relation: momentum in [0, 1) and min_pixels >= 1 are required, got "
+                                  f"{self.momentum}, {self.min_pixels}")
 
 
 def prototype_labels(labels: Tensor, old_logits: Tensor, old_channels: Sequence[int]) -> Tensor:
@@ -71,7 +80,7 @@ def prototype_labels(labels: Tensor, old_logits: Tensor, old_channels: Sequence[
         B×H×W int64 channel map (255 = ignore).
     """
     lut = torch.as_tensor(list(old_channels), device=labels.device, dtype=torch.long)
-    pseudo = lut[old_logits.argmax(dim=1)]
+    pseudo = lut[channel_argmax(old_logits)]
     return torch.where(labels == BACKGROUND_ID, pseudo, labels)
 
 
@@ -132,23 +141,28 @@ class SoftSharpRelationDistillation(Part):
     """``gsc_relation``: loss ``gsc_relation`` distilling the old model's class-relation rows."""
 
     name = "gsc_relation"
+    Options = RelationOptions
 
     def __init__(self, options: RelationOptions | None = None) -> None:
-        self.options = options or RelationOptions()
+        super().__init__(options)
+        self._old: Tensor | None = None  # K×D running old-model prototypes (detached)
+        self._new: Tensor | None = None  # K×D running new-model prototypes (detached between batches)
+        self._seen: Tensor | None = None  # K bool, classes with a running prototype
 
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "SoftSharpRelationDistillation":
-        return cls(from_dict(RelationOptions, options))
+    def on_step_start(self, run: StepRun) -> None:
+        self._old = self._new = self._seen = None
 
     def losses(self, ctx: StepContext) -> dict[str, Tensor]:
         if ctx.old_out is None or not ctx.step.old_channels:
             return {}
-        k = ctx.step.num_classes
-        masks = prototype_labels(ctx.labels, ctx.old_out.logits, ctx.step.old_channels)
-        new_p, counts = class_prototypes(ctx.out.pixel_emb, resize_labels(masks, ctx.out.pixel_emb.shape[-2:]), k)
-        old_p, _ = class_prototypes(ctx.old_out.pixel_emb.detach(),
-                                    resize_labels(masks, ctx.old_out.pixel_emb.shape[-2:]), k)
-        present = self._columns(counts, ctx.step.old_channels)
+        k, size = ctx.step.num_classes, tuple(ctx.out.pixel_emb.shape[-2:])
+        # nearest-resizing labels and old logits first gives the same masks as resizing the combined map
+        old_logits = F.interpolate(ctx.old_out.logits.float(), size=size, mode="nearest")
+        masks = prototype_labels(resize_labels(ctx.labels, size), old_logits, ctx.step.old_channels)
+        new_p, counts = class_prototypes(ctx.out.pixel_emb, masks, k)
+        old_p, _ = class_prototypes(ctx.old_out.pixel_emb.detach(), resize_labels(masks, ctx.old_out.pixel_emb.shape[-2:]), k)
+        old_p, new_p, seen = self._running(old_p, new_p, counts >= self.options.min_pixels)
+        present = self._columns(seen, ctx.step.old_channels)
         old_set = set(ctx.step.old_channels) - ({BACKGROUND_ID} if not self.options.include_background else set())
         rows = torch.tensor([i for i, c in enumerate(present.tolist()) if c in old_set],
                             dtype=torch.long, device=counts.device)
@@ -156,13 +170,28 @@ class SoftSharpRelationDistillation(Part):
                                         rows, self.options)
         return {self.name: loss}
 
-    def _columns(self, counts: Tensor, old_channels: Sequence[int]) -> Tensor:
-        """Channels present in the masks that take part in the relation matrix."""
-        allowed = torch.zeros_like(counts, dtype=torch.bool)
+    def _running(self, old_p: Tensor, new_p: Tensor, fresh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Fold this batch's K×D prototypes (rows ``fresh``) into the running ones; (old, new, seen K bool)."""
+        m = self.options.momentum
+        if self._old is None or m == 0.0:
+            old_run, new_run, seen = old_p, new_p, fresh
+        else:
+            prev_old, prev_new = self._old.to(old_p.device), self._new.to(new_p.device)
+            known = self._seen.to(fresh.device)
+            blend = (fresh & known)[:, None]
+            old_run = torch.where(blend, m * prev_old + (1 - m) * old_p, torch.where(fresh[:, None], old_p, prev_old))
+            new_run = torch.where(blend, m * prev_new + (1 - m) * new_p, torch.where(fresh[:, None], new_p, prev_new))
+            seen = known | fresh
+        self._old, self._new, self._seen = old_run.detach(), new_run.detach(), seen
+        return old_run, new_run, seen
+
+    def _columns(self, seen: Tensor, old_channels: Sequence[int]) -> Tensor:
+        """Channels with a prototype that take part in the relation matrix."""
+        allowed = torch.zeros_like(seen, dtype=torch.bool)
         if self.options.new_columns:
             allowed[:] = True
         else:
             allowed[list(old_channels)] = True
         if not self.options.include_background:
             allowed[BACKGROUND_ID] = False
-        return torch.nonzero((counts > 0) & allowed).flatten()
+        return torch.nonzero(seen & allowed).flatten()

@@ -4,10 +4,16 @@ Shang et al., "Incrementer", CVPR 2023, Sec. 3.2: at step t the decoder receives
 of all classes seen so far; the tokens of steps < t are kept (frozen) while the new step's tokens
 and the shared decoder are trained. The engine has already appended the new token group
 (``Segmenter.grow``) when ``on_step_start`` runs; this part only decides how old groups move.
+
+Choice where the paper is open: the background token is an old token too and is frozen with the
+others by default (``train_background`` false). With the plain CE its meaning shifts every step
+(pixels of the new classes leave it) and a trainable background row was the earlier port's choice;
+with the unbiased CE the shift is absorbed by the loss, and ``docs/benchmarks.md`` measures both.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +24,21 @@ from ..parts import Part, StepContext, StepRun
 log = logging.getLogger(__name__)
 
 MODES = ("frozen", "low_lr")
+
+
+@dataclass(frozen=True)
+class TokenOptions:
+    """Options of ``inc_tokens``."""
+
+    mode: str = "frozen"  # "frozen" (old rows never change) | "low_lr" (old rows move at lr_mult)
+    lr_mult: float = 0.1  # update multiplier of old rows in low_lr mode, in (0, 1]
+    train_background: bool = False  # the background row keeps training at the full rate
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise ValidationError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not 0.0 < self.lr_mult <= 1.0:
+            raise ValidationError(f"lr_mult must be in (0, 1], got {self.lr_mult}")
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -44,13 +65,8 @@ def old_row_scales(group_sizes: tuple[int, ...], step: int, scale: float,
 class TokenGrowthFreeze(Part):
     """Model adapter: old class tokens (and their logit biases) frozen or trained at a low rate.
 
-    Incrementer Sec. 3.2 (class tokens per step, old ones kept; decoder shared). Options:
-
-    * ``mode``: ``"frozen"`` (old rows never change) or ``"low_lr"`` (old rows move at
-      ``lr_mult`` × the optimiser's update).
-    * ``lr_mult``: update multiplier in ``low_lr`` mode, in (0, 1].
-    * ``train_background``: the background token (channel 0, in the step-0 group) keeps training
-      at the full rate, because its meaning shifts every step (pixels of the new classes leave it).
+    Incrementer Sec. 3.2 (class tokens per step, old ones kept; decoder shared); options in
+    ``TokenOptions``.
 
     An old group whose rows are all frozen gets ``requires_grad_(False)`` (no gradient, no weight
     decay). Rows that move at a reduced rate — and frozen rows that share a Parameter with the
@@ -62,15 +78,10 @@ class TokenGrowthFreeze(Part):
     """
 
     name = "inc_tokens"
+    Options = TokenOptions
 
-    def __init__(self, mode: str = "frozen", lr_mult: float = 0.1, train_background: bool = True) -> None:
-        if mode not in MODES:
-            raise ValidationError(f"part inc_tokens: mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if mode == "low_lr" and not 0.0 < lr_mult <= 1.0:
-            raise ValidationError(f"part inc_tokens: lr_mult must be in (0, 1], got {lr_mult}")
-        self.mode = mode
-        self.lr_mult = lr_mult
-        self.train_background = train_background
+    def __init__(self, options: TokenOptions | None = None) -> None:
+        super().__init__(options)
         self._frozen: list[nn.Parameter] = []
         self._scaled: list[tuple[nn.Parameter, Tensor]] = []
         self._snapshots: list[Tensor] = []
@@ -80,9 +91,10 @@ class TokenGrowthFreeze(Part):
         if run.step.step == 0:
             return
         model = unwrap_model(run.model)
-        scale = 0.0 if self.mode == "frozen" else self.lr_mult
+        o = self.options
+        scale = 0.0 if o.mode == "frozen" else o.lr_mult
         sizes = tuple(int(t.shape[0]) for t in model.token_groups)
-        for s, rows in enumerate(old_row_scales(sizes, run.step.step, scale, self.train_background)):
+        for s, rows in enumerate(old_row_scales(sizes, run.step.step, scale, o.train_background)):
             for param in (model.token_groups[s], model.bias_groups[s]):
                 if bool((rows == 0).all()):
                     param.requires_grad_(False)
@@ -90,7 +102,7 @@ class TokenGrowthFreeze(Part):
                 elif bool((rows != 1).any()):
                     self._scaled.append((param, rows.to(param.device, param.dtype)))
         log.info("inc_tokens: step %d, %s old groups: %d frozen, %d rate-scaled parameters",
-                 run.step.step, self.mode, len(self._frozen), len(self._scaled))
+                 run.step.step, o.mode, len(self._frozen), len(self._scaled))
 
     def before_loss(self, ctx: StepContext) -> None:
         self._snapshots = [param.detach().clone() for param, _ in self._scaled]

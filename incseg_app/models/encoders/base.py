@@ -5,10 +5,19 @@ normalisation) and returns one fused feature map B×C×h×w, h = ceil(H / stride
 ``C = out_channels`` and ``stride`` is 8 or 16 (the ViT encoder: its patch size).
 
 An encoder is two halves: the *backbone* (pretrained, frozen on CPU) maps images to a list of
-*taps*, feature maps at ``tap_strides`` (B×C_i×ceil(H/s_i)×ceil(W/s_i)), and the *neck* (randomly
-initialised, always trained) fuses the taps into the B×C×h×w map. ``forward = neck ∘ backbone``.
-The split lets the training engine compute a frozen backbone's taps once per image view and train
-the neck and decoder from them (``training.featcache``).
+*taps*, feature maps at ``tap_strides``, and the *neck* (randomly initialised, always trained) fuses
+the taps into one map. ``forward = crop ∘ neck ∘ backbone``. The split lets the training engine
+compute a frozen backbone's taps once per image view and train the neck and decoder from them
+(``training.taps``).
+
+The backbone first pads the image on the bottom and right to a multiple of ``pad_multiple`` (its
+coarsest stride; black for the CNNs). Why: with TensorFlow "same" padding (EfficientNet), a stride-2
+convolution pads an even input on one side and an odd input on both, so the feature grid of an image
+whose size is not a multiple of 32 is shifted by half a cell against the grid of a 32-aligned crop of
+it. After padding every intermediate size is even, feature i at stride s always covers pixels
+``[i·s, (i+1)·s)``, and a stride-aligned crop of whole-image taps lines up with the crop's pixels and
+labels. Tap i then has ``ceil(H/m)·m / s_i`` rows (m = ``pad_multiple``); ``forward`` and the
+segmenter crop the fused map back to ``ceil(H / stride)``.
 """
 from __future__ import annotations
 
@@ -50,8 +59,25 @@ class Encoder(nn.Module):
         """B×3×H×W in [0, 1] -> B×3×H×W standardised with the backbone's mean and std."""
         return (images - self.pixel_mean) / self.pixel_std
 
+    @property
+    def pad_multiple(self) -> int:
+        """m: the backbone pads its input to a multiple of this (the coarsest tap stride)."""
+        return max(self.tap_strides)
+
+    def pad_input(self, images: Tensor) -> Tensor:
+        """B×3×H×W -> B×3×(ceil(H/m)·m)×(ceil(W/m)·m), zeros added on the bottom and right.
+
+        Written with integer operators only, so that ``torch.onnx.export``'s tracer keeps the sizes
+        dynamic (``models.onnx_compat``)."""
+        m = self.pad_multiple
+        ph, pw = (m - images.shape[-2] % m) % m, (m - images.shape[-1] % m) % m
+        if torch.jit.is_tracing():
+            return F.pad(images, (0, pw, 0, ph))
+        return F.pad(images, (0, pw, 0, ph)) if ph or pw else images
+
     def backbone(self, images: Tensor) -> list[Tensor]:
-        """B×3×H×W in [0, 1] -> one B×C_i×ceil(H/s_i)×ceil(W/s_i) map per stride s_i of ``tap_strides``."""
+        """B×3×H×W in [0, 1] -> one B×C_i×(ceil(H/m)·m/s_i)×(ceil(W/m)·m/s_i) map per stride s_i of
+        ``tap_strides`` (m = ``pad_multiple``)."""
         raise NotImplementedError
 
     def neck(self, taps: Sequence[Tensor]) -> Tensor:
@@ -71,7 +97,9 @@ class Encoder(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         """B×3×H×W in [0, 1] -> fused B×C×ceil(H/stride)×ceil(W/stride)."""
-        return self.neck(self.backbone(images))
+        s = self.stride
+        h, w = (images.shape[-2] + s - 1) // s, (images.shape[-1] + s - 1) // s
+        return self.neck(self.backbone(images))[..., :h, :w]
 
 
 def _group_norm(channels: int) -> nn.GroupNorm:

@@ -96,8 +96,8 @@ class EfficientNetLite0Encoder(Encoder):
         return tuple(last_at[s] for s in TAP_STRIDES)
 
     def backbone(self, images: Tensor) -> list[Tensor]:
-        """B×3×H×W -> taps of 40, 112 and 320 channels at strides 8, 16, 32."""
-        x = self.stem(self.normalize(images))
+        """B×3×H×W -> taps of 40, 112 and 320 channels at strides 8, 16, 32 (of the padded image)."""
+        x = self.stem(self.normalize(self.pad_input(images)))
         feats = []
         n = len(self.blocks)
         for i, block in enumerate(self.blocks):

@@ -30,8 +30,8 @@ class TinyEncoder(Encoder):
         self.fusion = FPNFusion(_WIDTHS[2:], (8, 16, 32), out_channels, output_stride)
 
     def backbone(self, images: Tensor) -> list[Tensor]:
-        """B×3×H×W -> taps of 24, 32 and 48 channels at strides 8, 16, 32."""
-        x = self.normalize(images)
+        """B×3×H×W -> taps of 24, 32 and 48 channels at strides 8, 16, 32 (of the padded image)."""
+        x = self.normalize(self.pad_input(images))
         feats = []
         for stage in self.stages:
             x = stage(x)
