@@ -8,7 +8,7 @@ Builds the store through the product's own bulk paths, then measures:
 - ``images_list_s``: ``incseg images list`` as a fresh process, median of 3;
 - ``review_click_ms``: one click of the review tab (its accept handler: review the shown mask, load the
   next one), median of 10 clicks;
-- ``gallery_page_ms``: one page of the images gallery (60 images with their newest masks, thumbnails and
+- ``gallery_page_ms``: one page of the Images tab's gallery (its images with their newest masks, thumbnails and
   the filter count) at the start, middle and end of the store, the slowest of those medians;
 - ``pseudo_label_peak_mb``: peak RSS of a child process running the product's ``pseudo_label`` over
   the store (every tagged train image feeds the tag localiser; the unlabelled ones are labelled);
@@ -55,7 +55,6 @@ from incseg_app.storage.repositories import MaskRepo  # noqa: E402
 
 W, H = 64, 48
 CLASSES = ("background", "car", "road", "tree", "sky", "person")
-PAGE = 60
 CLI = "import sys; from incseg_app.cli import main; main(sys.argv[1:])"
 
 
@@ -140,33 +139,37 @@ def run_cli(args: list[str], repeats: int = 3) -> float:
 
 
 def review_click_ms(ctx, clicks: int = 10) -> tuple[float, str]:
-    """Median of ``clicks`` accept clicks of the review tab's handler (what one key press runs)."""
+    """Median of ``clicks`` accept clicks of the review tab's handler (what one key press runs: review
+    the shown mask, load the next one of the queue, most likely wrong first)."""
     from incseg_app.ui import review_tab
 
-    queue = masks.review_queue(ctx, limit=1)
-    current = {"image_id": queue[0].image_id, "mask_id": queue[0].id}
+    filters = ("to_review", "", "likely_wrong")  # the review tab's defaults: drafts, any tag, likely wrong first
+    current = review_tab.at(ctx, 0, *filters)[0]
     times = []
     for _ in range(clicks):
         t = time.perf_counter()
-        out = review_tab.review(ctx, "accept", current, None, [])
+        out = review_tab.decide(ctx, "accept", current, None, [], *filters)
         times.append(time.perf_counter() - t)
         current = out[1]
-    return 1000 * statistics.median(times), f"{review_tab.__name__}.review(action='accept')"
+    return 1000 * statistics.median(times), f"{review_tab.__name__}.decide(action='accept')"
 
 
 def gallery_page_ms(ctx, n_images: int, repeats: int = 5) -> dict[str, float]:
-    """Median time of one gallery page (list + newest masks + thumbnails + count) at three offsets."""
+    """Median time of one gallery page as the Images tab builds it (the page's images with their newest
+    masks, thumbnails, captions and the page line) at three offsets."""
+    from incseg_app.services.gallery import PAGE_SIZE
+    from incseg_app.ui import gallery_view
+
+    any_ = gallery_view.ANY
+    last = max(n_images - 1, 0) // PAGE_SIZE
     out = {}
-    for where, offset in (("first", 0), ("middle", n_images // 2), ("last", max(n_images - PAGE, 0))):
+    for where, page in (("first", 0), ("middle", last // 2), ("last", last)):
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
-            page = images.list_images(ctx, offset=offset, limit=PAGE)
-            heads = masks.head_masks(ctx, [r.id for r in page])
-            thumbs = [ui_support.thumbnail(ctx, r.id) for r in page]
-            total = images.count_images(ctx)
+            pictures, ids, line, shown = gallery_view.page_values(ctx, any_, any_, any_, page)
             times.append(time.perf_counter() - t)
-            assert len(page) == len(thumbs) == PAGE and total == n_images and len(heads) <= PAGE
+            assert ids and len(pictures) == len(ids) <= PAGE_SIZE and shown == page, (where, len(ids), line)
         out[where] = 1000 * statistics.median(times)
     return out
 
@@ -313,6 +316,8 @@ def main() -> None:
     parser.add_argument("--pseudo-timeout", type=float, default=3600.0, help="stop pseudo-labelling after this many s")
     parser.add_argument("--pseudo-max-mb", type=float, default=4096.0, help="stop pseudo-labelling above this RSS")
     args = parser.parse_args()
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="incseg-scale-", dir=args.workdir))
     load = [os.getloadavg()]
     try:
