@@ -55,7 +55,7 @@ from pseudo_setup import base_model, open_folder, parse_steps, pick_corrections,
 
 log = logging.getLogger("bench.pseudo")
 IGNORE = 255
-REGIONS_VERSION = 2  # bump when the region extractor changes (invalidates the prepared-regions cache)
+REGIONS_VERSION = 3  # bump when the region extractor changes (invalidates the prepared-regions cache)
 
 
 def restrict(mask: np.ndarray, classes: list[int]) -> np.ndarray:
@@ -123,7 +123,8 @@ def prepared_cache(args: argparse.Namespace) -> Path | None:
     if args.clip_pretrained:
         return None
     key = json.dumps([str(args.data.resolve()), args.on, args.split, args.step, args.tiles, args.max_images,
-                      args.seed if args.max_images else None, True, args.base_epochs, REGIONS_VERSION])
+                      args.seed if args.max_images else None, True, args.base_epochs, REGIONS_VERSION,
+                      any(k > 0 for k in args.corrections)])
     return args.work / f"prepared-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 
 

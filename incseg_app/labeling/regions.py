@@ -63,6 +63,15 @@ class Regions:
         sums = np.bincount(flat, weights=small.ravel(), minlength=self.count)
         return (sums / np.maximum(np.bincount(flat, minlength=self.count), 1)).astype(np.float32)
 
+    def pool_maps(self, maps: np.ndarray) -> np.ndarray:
+        """Mean of each channel of a C×h×w map (any size; bilinear to the work size) inside each
+        region -> R×C float32."""
+        up = F.interpolate(torch.from_numpy(np.asarray(maps, np.float32))[None], size=self.segments.shape,
+                           mode="bilinear", align_corners=False)[0].flatten(1)
+        flat = torch.from_numpy(self.segments.ravel()).long()
+        sums = torch.zeros(self.count, up.shape[0]).index_add_(0, flat, up.T)
+        return (sums / torch.bincount(flat, minlength=self.count).clamp(min=1)[:, None].float()).numpy()
+
     def majority(self, labels: np.ndarray, num_labels: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Most frequent value of an H×W uint8 label map per region and its share -> (R int64, R float32)."""
         small = resize_nearest(labels, self.segments.shape).astype(np.int64)
@@ -70,6 +79,15 @@ class Regions:
         np.add.at(counts, (self.segments.ravel(), small.ravel()), 1)
         best = counts.argmax(1)
         return best, (counts.max(1) / np.maximum(counts.sum(1), 1)).astype(np.float32)
+
+    def label_counts(self, index: np.ndarray, num_labels: int) -> np.ndarray:
+        """Pixels of each label per region -> R×num_labels float32, from an H×W int64 map of label
+        indices (−1 = not counted), taken at the work size."""
+        small = resize_nearest(index, self.segments.shape).ravel()
+        keep = small >= 0
+        counts = np.zeros((self.count, num_labels), np.float32)
+        np.add.at(counts, (self.segments.ravel()[keep], small[keep]), 1.0)
+        return counts
 
     def paint(self, values: np.ndarray) -> np.ndarray:
         """R×... per-region values -> H×W×... at the original size (nearest neighbour)."""
