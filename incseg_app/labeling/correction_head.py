@@ -46,8 +46,11 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.5), np.log(4.0), 31))
 
 
 def _design(s: RegionSample, context: bool) -> np.ndarray:
-    """R×(D+E[+C]) descriptor: encoder features, evidence channels and, with ``context``, the model's."""
+    """R×(D+E[+3][+C]) descriptor: encoder features, evidence channels, mean colour when known and,
+    with ``context``, the model's."""
     parts = [s.features.astype(np.float32), s.extra.astype(np.float32)]
+    if s.colour is not None:
+        parts.append(s.colour.astype(np.float32))
     if context:
         if s.context is None:
             raise ValidationError("this image has no model context but the correction head was fitted with it")

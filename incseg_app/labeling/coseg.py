@@ -55,6 +55,8 @@ class RegionSample:
             out), or None for a draft; what ``CorrectionHead`` learns from.
         context: R×C float32 region means of the active model's ``ModelEvidence.context``, or None
             without a model; read by ``CorrectionHead`` only.
+        colour: R×3 float32 mean CIE-Lab colour / 100 (``Regions.colour``) or None; read by
+            ``CorrectionHead`` only.
     """
 
     features: np.ndarray
@@ -65,6 +67,7 @@ class RegionSample:
     weights: np.ndarray
     targets: np.ndarray | None = None
     context: np.ndarray | None = None
+    colour: np.ndarray | None = None
 
 
 class CoSegmenter:
