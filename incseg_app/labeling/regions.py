@@ -27,7 +27,7 @@ from .objectness import boundary_objectness
 from .protocols import check_image
 
 
-UPSCALE_LIMIT = 1.4  # small images (tiles, crops) are enlarged at most this much for the encoder
+UPSCALE_LIMIT = 2.0  # images are enlarged at most this much for the encoder (small objects need the detail)
 
 
 @dataclass(frozen=True)
@@ -126,15 +126,16 @@ class RegionExtractor:
         encoder: B×3×H×W in [0, 1] -> feature maps (kept frozen, eval mode).
         work_side: longer side, pixels, of the image SLIC runs on.
         region_pixels: target superpixel size in work pixels (about 190 = 400 regions at 320×240).
-        feature_side: longer side, pixels, of the image the encoder sees (small images are enlarged
-            at most ``UPSCALE_LIMIT`` times).
+        feature_side: longer side, pixels, of the image the encoder sees (images are enlarged at
+            most ``UPSCALE_LIMIT`` times). Our choice, ablation in docs/benchmarks.md: 960 (a 480-px
+            image seen at twice its size) labels small classes (signs, pedestrians) better than 448.
         compactness: SLIC colour/space trade-off.
         imagenet: EfficientNet-Lite0's ImageNet classifier head for the CAM objectness prior (used
             when the encoder's last stage fits it), or None for the boundary prior alone.
     """
 
     def __init__(self, encoder: nn.Module, work_side: int = 320, region_pixels: int = 190,
-                 feature_side: int = 448, compactness: float = 10.0,
+                 feature_side: int = 960, compactness: float = 10.0,
                  imagenet: ImageNetObjectness | None = None) -> None:
         self.encoder = encoder.eval().requires_grad_(False)
         self.imagenet = imagenet
@@ -180,8 +181,8 @@ class RegionExtractor:
         _, seg = np.unique(seg, return_inverse=True)
         seg = seg.reshape(h, w).astype(np.int32)
         count = int(seg.max()) + 1
-        grid = (max(1, h // 2), max(1, w // 2))
-        feats, prior = self.feature_map(image, grid)  # D×gh×gw, gh×gw
+        grid = (h, w)  # features pooled at the work size: thin regions keep their own features
+        feats, prior = self.feature_map(image, grid)  # D×h×w, h×w
         seg_small = resize_nearest(seg, grid)
         flat = torch.from_numpy(seg_small.ravel()).long()
         sums = torch.zeros(count, feats.shape[0]).index_add_(0, flat, feats.flatten(1).T)

@@ -147,3 +147,19 @@ def test_set_labeler_learns_from_a_corrected_image_and_uses_model_context():
     iou = ((result.proposal == 3) & (masks[3] == 3)).sum() / ((result.proposal == 3) | (masks[3] == 3)).sum()
     assert iou > 0.7
     assert (result.confidence[result.labels == 255] < labeler.unsure_below).all()
+
+
+def test_self_training_takes_only_sure_draft_regions_within_their_tags():
+    """Mechanism (its effect is measured in docs/benchmarks.md): a draft tagged with class 1 only
+    lends regions to background or class 1, and only those the supervised head is sure of."""
+    head = CorrectionHead()
+    head.fit(scene(4, 13), CLASSES)
+    (draft,) = as_drafts(scene(1, 14))
+    draft.tags = (1,)
+    x, targets = head._pseudo_targets([draft], pixels_per_image=1000.0)
+    assert x.shape[0] == targets.shape[0] == 40
+    assert (targets[:, 2] == 0).all() and (targets.sum(1) > 0).any()
+    probs = head.predict(draft, (1,))
+    sure = probs.max(0) >= head.pseudo_threshold
+    assert ((targets.sum(1) > 0) == sure).all()
+    np.testing.assert_allclose(targets.sum(1)[sure], 1000.0 / 40 * head.pseudo_weight, rtol=1e-5)
