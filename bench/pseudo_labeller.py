@@ -20,7 +20,7 @@ from incseg_app.labeling.regions import Regions
 from incseg_app.labeling.set_labeler import SetLabeler
 
 log = logging.getLogger("bench.pseudo")
-REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape")
+REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape", "fine")
 
 
 class BenchLabeller:
@@ -85,7 +85,8 @@ class BenchLabeller:
         for n, item in enumerate(items):
             r = self.labeler.regions(item["image"])
             for name in REGION_FIELDS:
-                arrays[f"{n}.{name}"] = np.asarray(getattr(r, name))
+                if getattr(r, name) is not None:
+                    arrays[f"{n}.{name}"] = np.asarray(getattr(r, name))
             if self.base is not None:
                 arrays[f"{n}.known"] = self.known[id(item)]
                 if id(item) in self.context:
@@ -97,7 +98,7 @@ class BenchLabeller:
     def _load(self, items: list[dict[str, Any]], path: Path) -> None:
         with np.load(path) as data:
             for n, item in enumerate(items):
-                fields = {name: data[f"{n}.{name}"] for name in REGION_FIELDS}
+                fields = {name: data[f"{n}.{name}"] for name in REGION_FIELDS if f"{n}.{name}" in data.files}
                 fields["image_shape"] = tuple(int(v) for v in fields["image_shape"])
                 self.labeler._cache[image_key(item["image"])] = Regions(**fields)
                 if self.base is not None and f"{n}.known" in data:

@@ -51,9 +51,9 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.5), np.log(4.0), 31))
 
 
 def _design(s: RegionSample, context: bool) -> np.ndarray:
-    """R×(D+E[+3][+C]) descriptor: encoder features, evidence channels, mean colour when known and,
-    with ``context``, the model's."""
-    parts = [s.features.astype(np.float32), s.extra.astype(np.float32)]
+    """R×(D+E[+3][+C]) descriptor: encoder features (the fine pass when extracted), evidence
+    channels, mean colour when known and, with ``context``, the model's."""
+    parts = [(s.features if s.fine is None else s.fine).astype(np.float32), s.extra.astype(np.float32)]
     if s.colour is not None:
         parts.append(s.colour.astype(np.float32))
     if context:

@@ -57,6 +57,8 @@ class RegionSample:
             without a model; read by ``CorrectionHead`` only.
         colour: R×3 float32 mean CIE-Lab colour / 100 (``Regions.colour``) or None; read by
             ``CorrectionHead`` only.
+        fine: R×D' float16 fine-pass descriptors (``Regions.fine``) or None; read by
+            ``CorrectionHead`` instead of ``features`` when present.
     """
 
     features: np.ndarray
@@ -68,6 +70,7 @@ class RegionSample:
     targets: np.ndarray | None = None
     context: np.ndarray | None = None
     colour: np.ndarray | None = None
+    fine: np.ndarray | None = None
 
 
 class CoSegmenter:

@@ -6,6 +6,10 @@ per-region statistics are compact (a few hundred vectors per image), which keeps
 within bounded memory. Features are the ImageNet-pretrained EfficientNet-Lite0 stage outputs at
 strides 8, 16 and 32 (each L2-normalised, then concatenated) — the encoder's FPN neck is skipped
 because a fresh encoder's neck is untrained; encoders without stages (tiny, CLIP) give their output.
+A second, *fine* pass sees the image at up to twice its size (``fine_side``) and pools at the work
+size: the co-segmentation keeps the coarse descriptor (whole objects at ImageNet's scale localise
+better from tags), the ``CorrectionHead`` reads the fine one (small objects, e.g. signs and
+pedestrians, need the detail; ablation in docs/benchmarks.md).
 
 Shapes: an image is H×W×3 uint8; ``segments`` is h×w int32 at the work size (longer side
 ``work_side``); ``features`` R×D float16, unit length; maps passed to ``pool`` are H×W.
@@ -27,7 +31,8 @@ from .objectness import boundary_objectness
 from .protocols import check_image
 
 
-UPSCALE_LIMIT = 2.0  # images are enlarged at most this much for the encoder (small objects need the detail)
+UPSCALE_LIMIT = 1.4  # small images (tiles, crops) are enlarged at most this much for the coarse pass
+FINE_UPSCALE_LIMIT = 2.0  # ... and at most this much for the fine pass
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,13 @@ class Regions:
 
     Attributes:
         segments: h×w int32 region ids 0..R-1 at the work size.
-        features: R×D float16 unit-length encoder descriptors.
+        features: R×D float16 unit-length encoder descriptors (the coarse pass).
         colour: R×3 float32 mean CIE-Lab colour / 100.
         centroid: R×2 float32 (y, x) in [0, 1].
         area: R float32, share of the image.
         objectness: R float32 in [0, 1], the boundary-connectivity "thing, not stuff" prior.
         image_shape: (H, W) of the original image.
+        fine: R×D float16 unit-length descriptors of the fine pass, or None (not extracted).
     """
 
     segments: np.ndarray
@@ -51,6 +57,7 @@ class Regions:
     area: np.ndarray
     objectness: np.ndarray
     image_shape: tuple[int, int]
+    fine: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -126,22 +133,24 @@ class RegionExtractor:
         encoder: B×3×H×W in [0, 1] -> feature maps (kept frozen, eval mode).
         work_side: longer side, pixels, of the image SLIC runs on.
         region_pixels: target superpixel size in work pixels (about 190 = 400 regions at 320×240).
-        feature_side: longer side, pixels, of the image the encoder sees (images are enlarged at
-            most ``UPSCALE_LIMIT`` times). Our choice, ablation in docs/benchmarks.md: 960 (a 480-px
-            image seen at twice its size) labels small classes (signs, pedestrians) better than 448.
+        feature_side: longer side, pixels, of the image the encoder sees (small images are enlarged
+            at most ``UPSCALE_LIMIT`` times).
         compactness: SLIC colour/space trade-off.
         imagenet: EfficientNet-Lite0's ImageNet classifier head for the CAM objectness prior (used
             when the encoder's last stage fits it), or None for the boundary prior alone.
+        fine_side: longer side, pixels, of the fine pass (images enlarged at most
+            ``FINE_UPSCALE_LIMIT`` times); 0 = no fine pass.
     """
 
     def __init__(self, encoder: nn.Module, work_side: int = 320, region_pixels: int = 190,
-                 feature_side: int = 960, compactness: float = 10.0,
-                 imagenet: ImageNetObjectness | None = None) -> None:
+                 feature_side: int = 448, compactness: float = 10.0,
+                 imagenet: ImageNetObjectness | None = None, fine_side: int = 960) -> None:
         self.encoder = encoder.eval().requires_grad_(False)
         self.imagenet = imagenet
         self.work_side = work_side
         self.region_pixels = region_pixels
         self.feature_side = feature_side
+        self.fine_side = fine_side
         self.compactness = compactness
 
     @property
@@ -157,10 +166,13 @@ class RegionExtractor:
         return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
 
     @torch.no_grad()
-    def feature_map(self, image: np.ndarray, shape: tuple[int, int]) -> tuple[Tensor, Tensor | None]:
+    def feature_map(self, image: np.ndarray, shape: tuple[int, int], fine: bool = False
+                    ) -> tuple[Tensor, Tensor | None]:
         """D×h×w unit-length features at ``shape`` (stages normalised, upsampled, concatenated) and
-        the h×w ImageNet objectness prior (None when the encoder's last stage does not fit the head)."""
-        side = min(self.feature_side, round(UPSCALE_LIMIT * max(image.shape[:2])))
+        the h×w ImageNet objectness prior (None when the encoder's last stage does not fit the head).
+        ``fine``: the fine pass (``fine_side``, ``FINE_UPSCALE_LIMIT``) instead of the coarse one."""
+        wanted, limit = (self.fine_side, FINE_UPSCALE_LIMIT) if fine else (self.feature_side, UPSCALE_LIMIT)
+        side = min(wanted, round(limit * max(image.shape[:2])))
         x = torch.from_numpy(np.array(self._resize(image, side))).permute(2, 0, 1)[None].float().div(255.0)
         stages = encoder_stages(self.encoder, x.to(self.device))
         parts = [F.interpolate(F.normalize(s.float(), dim=1), size=shape, mode="bilinear", align_corners=False)
@@ -181,8 +193,8 @@ class RegionExtractor:
         _, seg = np.unique(seg, return_inverse=True)
         seg = seg.reshape(h, w).astype(np.int32)
         count = int(seg.max()) + 1
-        grid = (h, w)  # features pooled at the work size: thin regions keep their own features
-        feats, prior = self.feature_map(image, grid)  # D×h×w, h×w
+        grid = (max(1, h // 2), max(1, w // 2))
+        feats, prior = self.feature_map(image, grid)  # D×gh×gw, gh×gw
         seg_small = resize_nearest(seg, grid)
         flat = torch.from_numpy(seg_small.ravel()).long()
         sums = torch.zeros(count, feats.shape[0]).index_add_(0, flat, feats.flatten(1).T)
@@ -195,6 +207,7 @@ class RegionExtractor:
             sums[missing] = feats[:, gy, gx].T
             hits[missing] = 1
         features = F.normalize(sums / hits[:, None].float(), dim=1).numpy().astype(np.float16)
+        fine = self._fine_features(image, seg, count) if self.fine_side else None
         lab = rgb2lab(small).reshape(-1, 3) / 100.0
         counts = np.bincount(seg.ravel(), minlength=count).astype(np.float64)
         colour = np.stack([np.bincount(seg.ravel(), weights=lab[:, j], minlength=count) for j in range(3)], 1)
@@ -206,7 +219,15 @@ class RegionExtractor:
             cam = torch.zeros(count).index_add_(0, flat, prior.flatten()) / hits.float()
             objectness = np.sqrt(objectness * cam.numpy().clip(0, 1)).astype(np.float32)
         return Regions(seg, features, colour, centroid, (counts / counts.sum()).astype(np.float32),
-                       objectness, image.shape[:2])
+                       objectness, image.shape[:2], fine)
+
+    def _fine_features(self, image: np.ndarray, seg: np.ndarray, count: int) -> np.ndarray:
+        """R×D float16 unit-length region means of the fine pass, pooled at the work size."""
+        feats, _ = self.feature_map(image, seg.shape, fine=True)
+        flat = torch.from_numpy(seg.ravel()).long()
+        sums = torch.zeros(count, feats.shape[0]).index_add_(0, flat, feats.flatten(1).T)
+        hits = torch.bincount(flat, minlength=count).clamp(min=1)
+        return F.normalize(sums / hits[:, None].float(), dim=1).numpy().astype(np.float16)
 
 
 def _centres(seg: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def _region_bytes(regions: Regions) -> int:
     return sum(a.nbytes for a in (regions.segments, regions.features, regions.colour, regions.centroid,
-                                  regions.area, regions.objectness))
+                                  regions.area, regions.objectness, regions.fine) if a is not None)
 
 
 class SetLabeler:
@@ -102,7 +102,7 @@ class SetLabeler:
         extra = np.stack([logit(free), logit(regions.objectness)], 1)
         pooled = None if context is None else regions.pool_maps(context)
         return RegionSample(regions.features, extra, free.astype(np.float32), tuple(int(t) for t in tags),
-                            labels, regions.area, targets, pooled, regions.colour)
+                            labels, regions.area, targets, pooled, regions.colour, regions.fine)
 
     def fit(self, samples: Sequence[RegionSample], class_ids: Sequence[int], seed: int = 0) -> None:
         """Fit the correction head on the reviewed samples (when there are any); the co-segmentation
