@@ -38,6 +38,8 @@ class BenchLabeller:
         if isinstance(self.labeler, SetLabeler):  # the bench keeps every image's regions for the k loop
             self.labeler = SetLabeler(self.labeler.extractor, self.labeler.unsure_below, 4 * 2**30,
                                       self.labeler.description)
+            if not any(k > 0 for k in args.corrections):  # only the correction head reads the fine pass
+                self.labeler.extractor.fine_side = 0
         self.names = class_names
         self.base = base
         self.seed = args.seed

@@ -141,6 +141,10 @@ def test_set_labeler_learns_from_a_corrected_image_and_uses_model_context():
     context = [np.stack([m.astype(np.float32) / 3, 1 - m.astype(np.float32) / 3])[:, ::4, ::4] for m in masks]
     samples = [labeler.sample(im, [3], None, masks[0] if n == 0 else None, [3], ctx)
                for n, (im, ctx) in enumerate(zip(images, context))]
+    regions = labeler.regions(images[0])
+    assert regions.fine is not None and regions.fine.shape[0] == regions.count == samples[0].fine.shape[0]
+    assert samples[0].context.shape == (regions.count, 2) and samples[0].targets.shape == (regions.count, 2)
+    np.testing.assert_allclose(samples[0].targets.sum(), regions.segments.size)  # every work pixel counted once
     labeler.fit(samples, [3])
     assert labeler.head.fitted and labeler.head.uses_context and not labeler.coseg.fitted
     result = labeler.label(images[3], [3], context=context[3])
