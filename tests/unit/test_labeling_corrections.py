@@ -167,3 +167,27 @@ def test_self_training_takes_only_sure_draft_regions_within_their_tags():
     sure = probs.max(0) >= head.pseudo_threshold
     assert ((targets.sum(1) > 0) == sure).all()
     np.testing.assert_allclose(targets.sum(1)[sure], 1000.0 / 40 * head.pseudo_weight, rtol=1e-5)
+
+
+def test_a_class_nobody_corrected_takes_its_share_of_the_heads_background_from_the_coseg():
+    encoder = ENCODER_BUILDERS["tiny"](TINY_MODEL)
+    labeler = SetLabeler(RegionExtractor(encoder, work_side=64, region_pixels=40, feature_side=64))
+    rng = np.random.default_rng(1)
+    images, masks = [], []
+    for i in range(6):
+        image = np.full((48, 64, 3), 40, np.uint8)
+        image[5:20, 5 + i:25 + i] = (220, 40, 40)  # class 3
+        image[28:44, 30:50 - i] = (40, 40, 220)  # class 4
+        images.append(np.clip(image + rng.integers(0, 20, image.shape), 0, 255).astype(np.uint8))
+        mask = np.zeros((48, 64), np.uint8)
+        mask[5:20, 5 + i:25 + i] = 3
+        mask[28:44, 30:50 - i] = 255  # the reviewer left class 4 unpainted (void): never seen
+        masks.append(mask)
+    samples = [labeler.sample(im, [3, 4], None, masks[0] if n == 0 else None, [3, 4]) for n, im in enumerate(images)]
+    labeler.fit(samples, [3, 4])
+    assert labeler.head.fitted and labeler.head.seen.tolist() == [True, True, False] and labeler.coseg.fitted
+    probs, regions = labeler.probabilities(images[2], [3, 4])
+    head_probs = labeler.head.predict(labeler.sample(images[2], [3, 4]), [3, 4])
+    np.testing.assert_allclose(probs[1], head_probs[1], atol=1e-6)  # the seen class: the head's word
+    assert (probs[[0, 2]].sum(0) <= head_probs[0] + 1e-5).all()  # background and class 4 split the head's background
+    assert probs[2].max() > 0.0
