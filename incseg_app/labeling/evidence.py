@@ -40,7 +40,7 @@ class ModelEvidence:
 
 def _input(image: np.ndarray, device: torch.device, max_side: int | None) -> torch.Tensor:
     """H×W×3 uint8 -> 1×3×h×w float in [0, 1], longer side ``max_side`` when set."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(255.0).to(device)
+    x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(255.0).to(device)
     if max_side and max(x.shape[-2:]) != max_side:
         scale = max_side / max(x.shape[-2:])
         size = (max(1, round(x.shape[-2] * scale)), max(1, round(x.shape[-1] * scale)))
