@@ -55,7 +55,7 @@ from pseudo_setup import base_model, open_folder, parse_steps, pick_corrections,
 
 log = logging.getLogger("bench.pseudo")
 IGNORE = 255
-REGIONS_VERSION = 3  # bump when the region extractor changes (invalidates the prepared-regions cache)
+REGIONS_VERSION = 4  # bump when the region extractor changes (invalidates the prepared-regions cache)
 
 
 def restrict(mask: np.ndarray, classes: list[int]) -> np.ndarray:

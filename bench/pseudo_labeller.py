@@ -20,7 +20,8 @@ from incseg_app.labeling.regions import Regions
 from incseg_app.labeling.set_labeler import SetLabeler
 
 log = logging.getLogger("bench.pseudo")
-REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape", "fine")
+REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape", "fine",
+                 "imagenet")
 
 
 class BenchLabeller:
@@ -40,6 +41,7 @@ class BenchLabeller:
                                       self.labeler.description)
             if not any(k > 0 for k in args.corrections):  # only the correction head reads the fine pass
                 self.labeler.extractor.fine_side = 0
+            self.labeler.class_names = {c: (n.replace("_", " "),) for c, n in class_names.items()}
         self.names = class_names
         self.base = base
         self.seed = args.seed

@@ -48,6 +48,8 @@ class Regions:
         objectness: R float32 in [0, 1], the boundary-connectivity "thing, not stuff" prior.
         image_shape: (H, W) of the original image.
         fine: R×D float16 unit-length descriptors of the fine pass, or None (not extracted).
+        imagenet: R×1000 float16 region means of the ImageNet classifier's dense log-probabilities
+            (``ImageNetObjectness.dense_log_probs``), or None without the head.
     """
 
     segments: np.ndarray
@@ -58,6 +60,7 @@ class Regions:
     objectness: np.ndarray
     image_shape: tuple[int, int]
     fine: np.ndarray | None = None
+    imagenet: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -167,21 +170,24 @@ class RegionExtractor:
 
     @torch.no_grad()
     def feature_map(self, image: np.ndarray, shape: tuple[int, int], fine: bool = False
-                    ) -> tuple[Tensor, Tensor | None]:
-        """D×h×w unit-length features at ``shape`` (stages normalised, upsampled, concatenated) and
-        the h×w ImageNet objectness prior (None when the encoder's last stage does not fit the head).
-        ``fine``: the fine pass (``fine_side``, ``FINE_UPSCALE_LIMIT``) instead of the coarse one."""
+                    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """D×h×w unit-length features at ``shape`` (stages normalised, upsampled, concatenated), the
+        h×w ImageNet objectness prior and the 1000×h×w ImageNet log-probabilities (both None when
+        the encoder's last stage does not fit the head, and in the ``fine`` pass: ``fine_side``,
+        ``FINE_UPSCALE_LIMIT`` instead of the coarse one)."""
         wanted, limit = (self.fine_side, FINE_UPSCALE_LIMIT) if fine else (self.feature_side, UPSCALE_LIMIT)
         side = min(wanted, round(limit * max(image.shape[:2])))
         x = torch.from_numpy(np.array(self._resize(image, side))).permute(2, 0, 1)[None].float().div(255.0)
         stages = encoder_stages(self.encoder, x.to(self.device))
         parts = [F.interpolate(F.normalize(s.float(), dim=1), size=shape, mode="bilinear", align_corners=False)
                  for s in stages]
-        prior = None
-        if self.imagenet is not None and stages[-1].shape[1] == self.imagenet.conv.in_channels:
+        prior = names = None
+        if not fine and self.imagenet is not None and stages[-1].shape[1] == self.imagenet.conv.in_channels:
             cam = self.imagenet(stages[-1].cpu())[:, None]
             prior = F.interpolate(cam, size=shape, mode="bilinear", align_corners=False)[0, 0]
-        return torch.cat(parts, dim=1)[0].cpu() / len(parts) ** 0.5, prior
+            names = F.interpolate(self.imagenet.dense_log_probs(stages[-1].cpu()), size=shape, mode="bilinear",
+                                  align_corners=False)[0]
+        return torch.cat(parts, dim=1)[0].cpu() / len(parts) ** 0.5, prior, names
 
     def __call__(self, image: np.ndarray) -> Regions:
         check_image(image)
@@ -194,7 +200,7 @@ class RegionExtractor:
         seg = seg.reshape(h, w).astype(np.int32)
         count = int(seg.max()) + 1
         grid = (max(1, h // 2), max(1, w // 2))
-        feats, prior = self.feature_map(image, grid)  # D×gh×gw, gh×gw
+        feats, prior, names = self.feature_map(image, grid)  # D×gh×gw, gh×gw, 1000×gh×gw
         seg_small = resize_nearest(seg, grid)
         flat = torch.from_numpy(seg_small.ravel()).long()
         sums = torch.zeros(count, feats.shape[0]).index_add_(0, flat, feats.flatten(1).T)
@@ -208,6 +214,13 @@ class RegionExtractor:
             hits[missing] = 1
         features = F.normalize(sums / hits[:, None].float(), dim=1).numpy().astype(np.float16)
         fine = self._fine_features(image, seg, count) if self.fine_side else None
+        imagenet = None
+        if names is not None:
+            pooled = torch.zeros(count, names.shape[0]).index_add_(0, flat, names.flatten(1).T)
+            seen = torch.bincount(flat, minlength=count)
+            pooled = pooled / seen.clamp(min=1)[:, None].float()
+            pooled[seen == 0] = names.flatten(1).mean(1)  # regions thinner than the grid: the image's mean
+            imagenet = pooled.numpy().astype(np.float16)
         lab = rgb2lab(small).reshape(-1, 3) / 100.0
         counts = np.bincount(seg.ravel(), minlength=count).astype(np.float64)
         colour = np.stack([np.bincount(seg.ravel(), weights=lab[:, j], minlength=count) for j in range(3)], 1)
@@ -219,11 +232,11 @@ class RegionExtractor:
             cam = torch.zeros(count).index_add_(0, flat, prior.flatten()) / hits.float()
             objectness = np.sqrt(objectness * cam.numpy().clip(0, 1)).astype(np.float32)
         return Regions(seg, features, colour, centroid, (counts / counts.sum()).astype(np.float32),
-                       objectness, image.shape[:2], fine)
+                       objectness, image.shape[:2], fine, imagenet)
 
     def _fine_features(self, image: np.ndarray, seg: np.ndarray, count: int) -> np.ndarray:
         """R×D float16 unit-length region means of the fine pass, pooled at the work size."""
-        feats, _ = self.feature_map(image, seg.shape, fine=True)
+        feats, _, _ = self.feature_map(image, seg.shape, fine=True)
         flat = torch.from_numpy(seg.ravel()).long()
         sums = torch.zeros(count, feats.shape[0]).index_add_(0, flat, feats.flatten(1).T)
         hits = torch.bincount(flat, minlength=count).clamp(min=1)

@@ -5,7 +5,8 @@ boundary-connectivity objectness prior) -> per-region evidence that the region i
 class: 1 − the active model's probability of its known classes, or the objectness prior without a
 model -> one ``CoSegmenter`` fitted over the whole set (corrected masks included as supervision)
 -> per-image probabilities over [background, tags] -> calibrated confidence (``calibration.py``),
-labels with unsure pixels (255) below ``unsure_below``. Once masks were accepted or corrected, a
+labels with unsure pixels (255) at or below ``unsure_below`` (a label no more likely right than wrong
+is not shown at the default 0.5). Once masks were accepted or corrected, a
 ``CorrectionHead`` fitted on their regions alone labels every class it has seen pixels of (the
 co-segmentation is then fitted only when some class has none, and only decides those classes).
 
@@ -25,6 +26,7 @@ from ..domain.records import BACKGROUND_ID, IGNORE_ID, MAX_CLASS_ID
 from .calibration import Calibrator, fit_calibrator
 from .coseg import CoSegmenter, RegionSample, logit
 from .correction_head import CorrectionHead
+from .imagenet_names import split_by_names
 from .protocols import PseudoMask, TaggedClass, check_image, image_key
 from .regions import RegionExtractor, Regions
 
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def _region_bytes(regions: Regions) -> int:
     return sum(a.nbytes for a in (regions.segments, regions.features, regions.colour, regions.centroid,
-                                  regions.area, regions.objectness, regions.fine) if a is not None)
+                                  regions.area, regions.objectness, regions.fine, regions.imagenet) if a is not None)
 
 
 class SetLabeler:
@@ -41,12 +43,12 @@ class SetLabeler:
 
     Args:
         extractor: image -> ``Regions``.
-        unsure_below: calibrated confidence in [0, 1] under which a pixel is labelled 255.
+        unsure_below: calibrated confidence in [0, 1] at or under which a pixel is labelled 255.
         cache_bytes: bound of the region cache.
         description: one human line for the UI/CLI.
     """
 
-    def __init__(self, extractor: RegionExtractor, unsure_below: float = 0.6, cache_bytes: int = 256 * 2**20,
+    def __init__(self, extractor: RegionExtractor, unsure_below: float = 0.5, cache_bytes: int = 256 * 2**20,
                  description: str = "") -> None:
         self.extractor = extractor
         self.unsure_below = unsure_below
@@ -55,6 +57,7 @@ class SetLabeler:
         self.calibrator: Calibrator | None = None
         self._cache: LRUCache = LRUCache(maxsize=cache_bytes, getsizeof=_region_bytes)
         self.description = description or "co-segmentation of the tagged set on encoder regions"
+        self.class_names: dict[int, tuple[str, ...]] = {}  # class id -> (name, *prompts): the ImageNet-name cue
 
     @property
     def fitted(self) -> bool:
@@ -115,9 +118,14 @@ class SetLabeler:
         self.coseg.fit(samples, class_ids, seed)
         self.calibrator = fit_calibrator(samples, class_ids, self.coseg, seed)
 
-    def _coseg_probabilities(self, s: RegionSample, tags: list[int]) -> np.ndarray:
+    def _coseg_probabilities(self, s: RegionSample, tags: list[int], regions: Regions) -> np.ndarray:
+        """Calibrated co-segmentation probabilities, the foreground split among the tags by their
+        ImageNet-name cue when the class names are known (``imagenet_names``)."""
         probs = self.coseg.predict(s.features, s.extra, tags)
-        return probs if self.calibrator is None else self.calibrator(probs, tags)
+        probs = probs if self.calibrator is None else self.calibrator(probs, tags)
+        if regions.imagenet is not None and self.class_names:
+            probs = split_by_names(probs, regions.imagenet, [self.class_names.get(t, ()) for t in tags])
+        return probs
 
     def probabilities(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
                       context: np.ndarray | None = None) -> tuple[np.ndarray, Regions]:
@@ -127,16 +135,17 @@ class SetLabeler:
         if not self.fitted:
             raise ValidationError("fit the co-segmentation on the tagged images first")
         s = self.sample(image, tags, known, context=context)
+        regions = self.regions(image)
         if not self.head.fitted:
-            return self._coseg_probabilities(s, tags), self.regions(image)
+            return self._coseg_probabilities(s, tags, regions), regions
         probs = self.head.predict(s, tags)
         unseen = [n for n, t in enumerate(tags) if not self.head.seen[1 + self.head.class_ids.index(t)]]
         if unseen:  # the head's background splits into background and the classes it never saw
-            cs = self._coseg_probabilities(s, tags)
+            cs = self._coseg_probabilities(s, tags, regions)
             rows = [0] + [1 + n for n in unseen]
             share = cs[rows] / np.maximum(cs[rows].sum(0, keepdims=True), 1e-9)
             probs[rows] = probs[0:1] * share
-        return probs, self.regions(image)
+        return probs, regions
 
     def label(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
               sources: dict[str, str] | None = None, context: np.ndarray | None = None) -> PseudoMask:
@@ -149,7 +158,7 @@ class SetLabeler:
         lut = np.array([BACKGROUND_ID, *tags], dtype=np.uint8)
         proposal = regions.paint(lut[best])
         confidence = regions.paint(conf)
-        labels = np.where(confidence < self.unsure_below, IGNORE_ID, proposal).astype(np.uint8)
+        labels = np.where(confidence <= self.unsure_below, IGNORE_ID, proposal).astype(np.uint8)
         return PseudoMask(labels, confidence, float(confidence.mean()), sources or self.sources, proposal)
 
 

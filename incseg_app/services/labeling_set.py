@@ -85,6 +85,7 @@ def fit_set_labeler(ctx: AppContext, labeler: SetLabeler, control: JobControl | 
     room = max(0, ctx.ml.max_fit_images - len(reviewed))
     chosen = reviewed + [drafts[i] for i in sorted(rng.permutation(len(drafts))[:room])]
     class_ids = sorted({c for im in chosen for c in tag_ids(ctx, im)})
+    labeler.class_names = {c.id: (c.name, *c.prompts) for c in list_classes(ctx)}
     samples = []
     for n, im in enumerate(chosen):
         if control is not None:

@@ -191,3 +191,22 @@ def test_a_class_nobody_corrected_takes_its_share_of_the_heads_background_from_t
     np.testing.assert_allclose(probs[1], head_probs[1], atol=1e-6)  # the seen class: the head's word
     assert (probs[[0, 2]].sum(0) <= head_probs[0] + 1e-5).all()  # background and class 4 split the head's background
     assert probs[2].max() > 0.0
+
+
+def test_imagenet_names_match_head_nouns_and_split_only_the_foreground():
+    from incseg_app.labeling.imagenet_names import imagenet_categories, matching_categories, split_by_names
+
+    names = imagenet_categories()
+    assert len(names) == 1000 and names[779] == "school bus"
+    bus = {names[k] for k in matching_categories(("bus",))}
+    car = {names[k] for k in matching_categories(("car", "automobile"))}
+    assert "school bus" in bus and "sports car" in car and "car mirror" not in car and "car wheel" not in car
+    assert matching_categories(("person",)) == () and matching_categories(()) == ()
+    logp = np.full((2, 1000), -12.0, np.float32)
+    logp[0, 779] = -1.0  # region 0 looks like a school bus, region 1 like nothing in particular
+    probs = np.array([[0.2, 0.6], [0.4, 0.2], [0.4, 0.2]], np.float32)  # [bg, bus, person] × 2 regions
+    split = split_by_names(probs, logp, [("bus",), ("person",)])
+    np.testing.assert_allclose(split[0], probs[0])  # background untouched
+    np.testing.assert_allclose(split[1:].sum(0), probs[1:].sum(0), rtol=1e-6)  # foreground mass kept
+    assert split[1, 0] > 0.7 and split[1, 1] < 0.2  # the bus takes the region that looks like one
+    np.testing.assert_array_equal(split_by_names(probs, logp, [("person",), ("sofa",)]), probs)
