@@ -122,10 +122,9 @@ class SetLabeler:
         """Calibrated co-segmentation probabilities, the foreground split among the tags by their
         ImageNet-name cue when the class names are known (``imagenet_names``)."""
         probs = self.coseg.predict(s.features, s.extra, tags)
-        probs = probs if self.calibrator is None else self.calibrator(probs, tags)
-        if regions.imagenet is not None and self.class_names:
+        if regions.imagenet is not None and self.class_names:  # before calibration: ρ_c still bounds class c
             probs = split_by_names(probs, regions.imagenet, [self.class_names.get(t, ()) for t in tags])
-        return probs
+        return probs if self.calibrator is None else self.calibrator(probs, tags)
 
     def probabilities(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
                       context: np.ndarray | None = None) -> tuple[np.ndarray, Regions]:
