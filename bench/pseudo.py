@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print_row(res, names)
     return {"data": str(args.data), "on": args.on, "split": args.split, "step": args.step, "classes": names[1:],
             "images": len(items), "sources": labeller.sources, "seed": args.seed, "base_seed": args.base_seed,
+            "head_ablation": args.head_ablation,
             "prepare_seconds": prep_s, "loadavg": os.getloadavg(), "results": results}
 
 
@@ -199,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / ".work",
                    help="cache folder for the base model")
     p.add_argument("--unsure-below", type=float, default=None, help="default: the product's setting")
+    p.add_argument("--head-ablation", default="none", choices=["none", "no-balance", "no-self-training", "no-context",
+                                                               "coarse"],
+                   help="drop one part of the correction head (docs/benchmarks.md's ablation; default: none)")
     p.add_argument("--clip-model", default="ViT-B-16")
     p.add_argument("--clip-pretrained", default="", help="open_clip tag or file; empty = weight-free path")
     p.add_argument("--sam-checkpoint", default="", help="SAM checkpoint; empty = superpixels")

@@ -20,6 +20,10 @@ from incseg_app.labeling.regions import Regions
 from incseg_app.labeling.set_labeler import SetLabeler
 
 log = logging.getLogger("bench.pseudo")
+HEAD_ABLATIONS: dict[str, dict[str, Any]] = {  # --head-ablation: the correction head without one of its parts
+    "none": {}, "no-balance": {"balance": 0.0}, "no-self-training": {"pseudo_threshold": 2.0},
+    "no-context": {"use_context": False}, "coarse": {"use_fine": False},
+}
 REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape", "fine",
                  "imagenet")
 
@@ -42,6 +46,7 @@ class BenchLabeller:
             if not any(k > 0 for k in args.corrections):  # only the correction head reads the fine pass
                 self.labeler.extractor.fine_side = 0
             self.labeler.class_names = {c: (n.replace("_", " "),) for c, n in class_names.items()}
+            self.labeler.head_options = dict(HEAD_ABLATIONS[args.head_ablation])
         self.names = class_names
         self.base = base
         self.seed = args.seed

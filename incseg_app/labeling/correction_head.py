@@ -50,10 +50,10 @@ log = logging.getLogger(__name__)
 TEMPERATURES = np.exp(np.linspace(np.log(0.5), np.log(4.0), 31))
 
 
-def _design(s: RegionSample, context: bool) -> np.ndarray:
+def _design(s: RegionSample, context: bool, fine: bool = True) -> np.ndarray:
     """R×(D+E[+3][+C]) descriptor: encoder features (the fine pass when extracted), evidence
     channels, mean colour when known and, with ``context``, the model's."""
-    parts = [(s.features if s.fine is None else s.fine).astype(np.float32), s.extra.astype(np.float32)]
+    parts = [(s.fine if fine and s.fine is not None else s.features).astype(np.float32), s.extra.astype(np.float32)]
     if s.colour is not None:
         parts.append(s.colour.astype(np.float32))
     if context:
@@ -73,15 +73,20 @@ class CorrectionHead:
         pseudo_threshold: probability from which a draft region joins the second fit (> 1: no
             self-training).
         pseudo_weight: weight of a draft pixel relative to a reviewed one.
+        use_fine, use_context: read the fine-pass descriptors / the model's context when the
+            samples have them (off: the ablations of docs/benchmarks.md).
     """
 
     def __init__(self, l2: float = 3e-2, balance: float = 0.75, iterations: int = 150,
-                 pseudo_threshold: float = 0.7, pseudo_weight: float = 0.3) -> None:
+                 pseudo_threshold: float = 0.7, pseudo_weight: float = 0.3, use_fine: bool = True,
+                 use_context: bool = True) -> None:
         self.l2 = l2
         self.balance = balance
         self.iterations = iterations
         self.pseudo_threshold = pseudo_threshold
         self.pseudo_weight = pseudo_weight
+        self.use_fine = use_fine
+        self.use_context = use_context
         self.class_ids: tuple[int, ...] = ()
         self.seen = np.zeros(0, bool)  # (1+K) labels with reviewed pixels
         self.temperature = 1.0
@@ -104,8 +109,8 @@ class CorrectionHead:
             raise ValidationError("no reviewed region to learn from: accept or correct a mask first")
         drafts = [s for s in samples if s.targets is None or s.targets.sum() == 0]
         self.class_ids = tuple(int(c) for c in class_ids)
-        self.uses_context = all(s.context is not None for s in samples)
-        x = np.concatenate([_design(s, self.uses_context) for s in reviewed])
+        self.uses_context = self.use_context and all(s.context is not None for s in samples)
+        x = np.concatenate([_design(s, self.uses_context, self.use_fine) for s in reviewed])
         counts = np.concatenate([s.targets for s in reviewed]).astype(np.float64)
         if counts.shape[1] != 1 + len(self.class_ids):
             raise ValidationError(f"targets have {counts.shape[1]} labels, expected {1 + len(self.class_ids)}")
@@ -144,7 +149,7 @@ class CorrectionHead:
             sure = probs.max(1) >= self.pseudo_threshold
             c = np.zeros((len(best), 1 + len(self.class_ids)))
             c[np.arange(len(best)), np.asarray(cols)[best]] = s.weights * pixels_per_image * self.pseudo_weight
-            xs.append(_design(s, self.uses_context))
+            xs.append(_design(s, self.uses_context, self.use_fine))
             cs.append(c * sure[:, None])
         return np.concatenate(xs), np.concatenate(cs)
 
@@ -155,7 +160,7 @@ class CorrectionHead:
         """R×(1+K) logits of a sample's regions over [background, class_ids...] (temperature applied)."""
         if self._weight is None or self._bias is None:
             raise ValidationError("the correction head has not been fitted yet")
-        x = self._standardise(_design(s, self.uses_context))
+        x = self._standardise(_design(s, self.uses_context, self.use_fine))
         return (x @ self._weight.T + self._bias) / self.temperature
 
     def columns(self, tags: Sequence[int]) -> list[int]:
@@ -179,7 +184,8 @@ class CorrectionHead:
         for f in range(folds):
             test = set(order[f::folds].tolist())
             train = [s for i, s in enumerate(reviewed) if i not in test]
-            model = CorrectionHead(self.l2, self.balance, self.iterations, self.pseudo_threshold, self.pseudo_weight)
+            model = CorrectionHead(self.l2, self.balance, self.iterations, self.pseudo_threshold, self.pseudo_weight,
+                                   self.use_fine, self.use_context)
             model.fit([*train, *drafts], self.class_ids, seed, calibrate=False)
             for i in sorted(test):
                 s = reviewed[i]

@@ -57,6 +57,7 @@ class SetLabeler:
         self.calibrator: Calibrator | None = None
         self._cache: LRUCache = LRUCache(maxsize=cache_bytes, getsizeof=_region_bytes)
         self.description = description or "co-segmentation of the tagged set on encoder regions"
+        self.head_options: dict[str, object] = {}  # CorrectionHead keyword arguments (ablations)
         self.class_names: dict[int, tuple[str, ...]] = {}  # class id -> (name, *prompts): the ImageNet-name cue
 
     @property
@@ -110,7 +111,7 @@ class SetLabeler:
     def fit(self, samples: Sequence[RegionSample], class_ids: Sequence[int], seed: int = 0) -> None:
         """Fit the correction head on the reviewed samples (when there are any); the co-segmentation
         and its calibration (cross-fitted on held-out images) when some class has no reviewed pixel."""
-        self.head, self.coseg, self.calibrator = CorrectionHead(), CoSegmenter(), None
+        self.head, self.coseg, self.calibrator = CorrectionHead(**self.head_options), CoSegmenter(), None
         if any(s.targets is not None and s.targets.sum() > 0 for s in samples):
             self.head.fit(samples, class_ids, seed)
             if self.head.seen[1:].all():
