@@ -7,7 +7,7 @@ default method is not finetune; the loss chart survives a reload) → versions (
 pickers say which version is active).
 
 Screenshots go to ``$CI_ARTIFACTS`` (or ``test-artifacts/``); the versions one is copied to
-``assets/screenshots/`` for the README (the review and editor ones come from ``test_browser_screens``). Needs /usr/bin/chromium: skipped without it
+``assets/screenshots/`` for the README when ``INCSEG_UPDATE_SCREENSHOTS=1`` (the review and editor ones come from ``test_browser_screens``). Needs /usr/bin/chromium: skipped without it
 unless ``CI`` is set.
 """
 from __future__ import annotations
@@ -266,6 +266,5 @@ def test_curation_round_trip_in_chromium(app_url, shots, tmp_path):
         browser.close()
     assert versions.active_version(ctx).id == first_id
     assert not [e for e in errors if "CONTENT_LENGTH" in e.upper()]
-    docs = ROOT / "assets" / "screenshots"
-    docs.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shots / "versions.png", docs / "versions.png")  # review and editor: test_browser_screens
+    if os.environ.get("INCSEG_UPDATE_SCREENSHOTS"):  # the README's pictures change only when asked
+        shutil.copyfile(shots / "versions.png", ROOT / "assets" / "screenshots" / "versions.png")  # review and editor: test_browser_screens

@@ -238,6 +238,6 @@ def test_every_registered_method_trains_from_cached_taps_or_says_why_not(name):
     cfg = replace(FROZEN, epochs=1, batch_size=2)
     base = run_incremental_step(MODEL, cfg, method, MethodConfig(name), data, [1, 2])
     step = run_incremental_step(MODEL, cfg, method, MethodConfig(name), data, [3], base.checkpoint())
-    pixel_parts = [p for p, _ in method.parts if p == "fmwiss_copypaste"]
+    pixel_parts = [spec.name for spec in method.parts if spec.name == "fmwiss_copypaste"]
     assert step.feature_path["cached"] is not bool(pixel_parts), step.feature_path
     assert step.losses and all(np.isfinite(v) for v in step.losses.values())
