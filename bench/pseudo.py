@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cache folder for the base model")
     p.add_argument("--unsure-below", type=float, default=None, help="default: the product's setting")
     p.add_argument("--head-ablation", default="none", choices=["none", "no-balance", "no-self-training", "no-context",
-                                                               "coarse"],
+                                                               "coarse", "no-temperature", "balance-1"],
                    help="drop one part of the correction head (docs/benchmarks.md's ablation; default: none)")
     p.add_argument("--clip-model", default="ViT-B-16")
     p.add_argument("--clip-pretrained", default="", help="open_clip tag or file; empty = weight-free path")

@@ -23,6 +23,7 @@ log = logging.getLogger("bench.pseudo")
 HEAD_ABLATIONS: dict[str, dict[str, Any]] = {  # --head-ablation: the correction head without one of its parts
     "none": {}, "no-balance": {"balance": 0.0}, "no-self-training": {"pseudo_threshold": 2.0},
     "no-context": {"use_context": False}, "coarse": {"use_fine": False},
+    "no-temperature": {"cross_fit": False}, "balance-1": {"balance": 1.0},
 }
 REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape", "fine",
                  "imagenet")

@@ -75,11 +75,12 @@ class CorrectionHead:
         pseudo_weight: weight of a draft pixel relative to a reviewed one.
         use_fine, use_context: read the fine-pass descriptors / the model's context when the
             samples have them (off: the ablations of docs/benchmarks.md).
+        cross_fit: cross-fit the temperature (off: T = 1).
     """
 
     def __init__(self, l2: float = 3e-2, balance: float = 0.75, iterations: int = 150,
                  pseudo_threshold: float = 0.7, pseudo_weight: float = 0.3, use_fine: bool = True,
-                 use_context: bool = True) -> None:
+                 use_context: bool = True, cross_fit: bool = True) -> None:
         self.l2 = l2
         self.balance = balance
         self.iterations = iterations
@@ -87,6 +88,7 @@ class CorrectionHead:
         self.pseudo_weight = pseudo_weight
         self.use_fine = use_fine
         self.use_context = use_context
+        self.cross_fit = cross_fit
         self.class_ids: tuple[int, ...] = ()
         self.seen = np.zeros(0, bool)  # (1+K) labels with reviewed pixels
         self.temperature = 1.0
@@ -124,7 +126,7 @@ class CorrectionHead:
             pseudo = int((cd.sum(1) > 0).sum())
             self._fit(np.concatenate([x, xd]), np.concatenate([counts, cd]), class_w)
         self.temperature = 1.0
-        if calibrate:
+        if calibrate and self.cross_fit:
             self.temperature = self._cross_fit_temperature(reviewed, drafts, seed)
         log.info("correction head fitted on %d reviewed regions of %d images and %d sure draft regions "
                  "(labels seen %s), T = %.2f", int((counts.sum(1) > 0).sum()), len(reviewed), pseudo,
