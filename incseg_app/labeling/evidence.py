@@ -9,7 +9,7 @@ One forward pass of the active segmentation model gives two things:
   decoder's pixel embeddings and the fused encoder features (each L2-normalised per pixel). The
   model was trained on this store's images, so these are features of *this* domain; the
   ``CorrectionHead`` reads them, pooled per region, beside the frozen ImageNet features (our
-  choice; ablation in docs/benchmarks.md: +2 new-class mIoU at k = 3 and k = 10 on CamVid 6-5).
+  choice; ablation in docs/benchmarks.md: +1.6 and +1.4 new-class mIoU at k = 3 and 10, CamVid 6-5).
 """
 from __future__ import annotations
 
