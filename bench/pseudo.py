@@ -55,7 +55,7 @@ from pseudo_setup import base_model, open_folder, parse_steps, pick_corrections,
 
 log = logging.getLogger("bench.pseudo")
 IGNORE = 255
-REGIONS_VERSION = 2  # bump when the region extractor changes (invalidates the prepared-regions cache)
+REGIONS_VERSION = 4  # bump when the region extractor changes (invalidates the prepared-regions cache)
 
 
 def restrict(mask: np.ndarray, classes: list[int]) -> np.ndarray:
@@ -123,7 +123,8 @@ def prepared_cache(args: argparse.Namespace) -> Path | None:
     if args.clip_pretrained:
         return None
     key = json.dumps([str(args.data.resolve()), args.on, args.split, args.step, args.tiles, args.max_images,
-                      args.seed if args.max_images else None, True, args.base_epochs, REGIONS_VERSION])
+                      args.seed if args.max_images else None, True, args.base_epochs, args.base_seed, REGIONS_VERSION,
+                      any(k > 0 for k in args.corrections)])
     return args.work / f"prepared-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 
 
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.max_images:
         keep = sorted(np.random.default_rng(args.seed).permutation(keep)[:args.max_images].tolist())
     items, tags = [all_items[i] for i in keep], [tags[i] for i in keep]
-    base = base_model(args.data, old, args.work, args.base_epochs, args.seed, args.threads) \
+    base = base_model(args.data, old, args.work, args.base_epochs, args.base_seed, args.threads) \
         if args.old_evidence and old else None
     labeller = BenchLabeller(args, data.class_names, base, old)
     t0 = time.perf_counter()
@@ -166,7 +167,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results.append(res)
         print_row(res, names)
     return {"data": str(args.data), "on": args.on, "split": args.split, "step": args.step, "classes": names[1:],
-            "images": len(items), "sources": labeller.sources, "seed": args.seed,
+            "images": len(items), "sources": labeller.sources, "seed": args.seed, "base_seed": args.base_seed,
+            "head_ablation": args.head_ablation,
             "prepare_seconds": prep_s, "loadavg": os.getloadavg(), "results": results}
 
 
@@ -192,9 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-images", type=int, default=None, help="seeded random subset of the tagged images")
     p.add_argument("--base-epochs", type=int, default=5)
+    p.add_argument("--base-seed", type=int, default=0,
+                   help="seed of the base model's training (kept apart from --seed, which draws the subset, "
+                        "the corrections and the labeller's folds, so a second --seed reuses the cached base model)")
     p.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / ".work",
                    help="cache folder for the base model")
     p.add_argument("--unsure-below", type=float, default=None, help="default: the product's setting")
+    p.add_argument("--head-ablation", default="none", choices=["none", "no-balance", "no-self-training", "no-context",
+                                                               "coarse", "no-temperature", "balance-1"],
+                   help="drop one part of the correction head (docs/benchmarks.md's ablation; default: none)")
     p.add_argument("--clip-model", default="ViT-B-16")
     p.add_argument("--clip-pretrained", default="", help="open_clip tag or file; empty = weight-free path")
     p.add_argument("--sam-checkpoint", default="", help="SAM checkpoint; empty = superpixels")

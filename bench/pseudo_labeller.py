@@ -1,5 +1,6 @@
 """The product's labeller as ``bench/pseudo.py`` drives it: built from the same config, fed the same
-evidence (the base model's probability of its known classes), refitted for each k of corrections."""
+evidence (``labeling.evidence.model_evidence`` of the base model: its probability of the known classes
+and, when corrections are simulated, its features), refitted for each k of corrections."""
 from __future__ import annotations
 
 import argparse
@@ -12,18 +13,26 @@ import torch
 
 from incseg_app.domain.config import LabelingConfig
 from incseg_app.labeling import build_labeler
+from incseg_app.labeling.evidence import model_evidence
 from incseg_app.labeling.protocols import PseudoMask
 from incseg_app.labeling.protocols import image_key
 from incseg_app.labeling.regions import Regions
 from incseg_app.labeling.set_labeler import SetLabeler
-from incseg_app.training.evaluate import predict_probabilities
 
 log = logging.getLogger("bench.pseudo")
-REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape")
+HEAD_ABLATIONS: dict[str, dict[str, Any]] = {  # --head-ablation: the correction head without one of its parts
+    "none": {}, "no-balance": {"balance": 0.0}, "no-self-training": {"pseudo_threshold": 2.0},
+    "no-context": {"use_context": False}, "coarse": {"use_fine": False},
+    "no-temperature": {"cross_fit": False}, "balance-1": {"balance": 1.0},
+}
+REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape", "fine",
+                 "imagenet")
 
 
 class BenchLabeller:
-    """Holds the labeller and each item's known-class evidence (float16, computed once)."""
+    """Holds the labeller and each item's model evidence (float16, computed once): the known-class
+    probability, and the model's features when ``with_context`` (only the correction head reads
+    them, so runs without corrections skip them)."""
 
     def __init__(self, args: argparse.Namespace, class_names: dict[int, str], base: torch.nn.Module | None,
                  old: list[int]) -> None:
@@ -35,10 +44,16 @@ class BenchLabeller:
         if isinstance(self.labeler, SetLabeler):  # the bench keeps every image's regions for the k loop
             self.labeler = SetLabeler(self.labeler.extractor, self.labeler.unsure_below, 4 * 2**30,
                                       self.labeler.description)
+            if not any(k > 0 for k in args.corrections):  # only the correction head reads the fine pass
+                self.labeler.extractor.fine_side = 0
+            self.labeler.class_names = {c: (n.replace("_", " "),) for c, n in class_names.items()}
+            self.labeler.head_options = dict(HEAD_ABLATIONS[args.head_ablation])
         self.names = class_names
         self.base = base
         self.seed = args.seed
+        self.with_context = any(k > 0 for k in args.corrections)
         self.known: dict[int, np.ndarray] = {}
+        self.context: dict[int, np.ndarray] = {}
 
     @property
     def sources(self) -> dict[str, str]:
@@ -49,9 +64,15 @@ class BenchLabeller:
             return None
         key = id(item)
         if key not in self.known:
-            probs = predict_probabilities(self.base, item["image"], torch.device("cpu"), 480)
-            self.known[key] = probs[1:].sum(0).clamp(0, 1).numpy().astype(np.float16)
+            channels = range(1, self.base.num_classes)  # every known class (channel 0 = background)
+            evidence = model_evidence(self.base, item["image"], channels, torch.device("cpu"), 480)
+            self.known[key] = evidence.known.astype(np.float16)
+            if self.with_context:
+                self.context[key] = evidence.context
         return self.known[key].astype(np.float32)
+
+    def _context(self, item: dict[str, Any]) -> np.ndarray | None:
+        return self.context.get(id(item)) if self.base is not None else None
 
     def prepare(self, items: list[dict[str, Any]], cache: Path | None = None) -> None:
         """Known-class evidence and regions of every item, kept for the k loop and, when ``cache``
@@ -74,9 +95,12 @@ class BenchLabeller:
         for n, item in enumerate(items):
             r = self.labeler.regions(item["image"])
             for name in REGION_FIELDS:
-                arrays[f"{n}.{name}"] = np.asarray(getattr(r, name))
+                if getattr(r, name) is not None:
+                    arrays[f"{n}.{name}"] = np.asarray(getattr(r, name))
             if self.base is not None:
                 arrays[f"{n}.known"] = self.known[id(item)]
+                if id(item) in self.context:
+                    arrays[f"{n}.context"] = self.context[id(item)]
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **arrays)
         log.info("saved prepared regions to %s", path)
@@ -84,23 +108,25 @@ class BenchLabeller:
     def _load(self, items: list[dict[str, Any]], path: Path) -> None:
         with np.load(path) as data:
             for n, item in enumerate(items):
-                fields = {name: data[f"{n}.{name}"] for name in REGION_FIELDS}
+                fields = {name: data[f"{n}.{name}"] for name in REGION_FIELDS if f"{n}.{name}" in data.files}
                 fields["image_shape"] = tuple(int(v) for v in fields["image_shape"])
                 self.labeler._cache[image_key(item["image"])] = Regions(**fields)
                 if self.base is not None and f"{n}.known" in data:
                     self.known[id(item)] = data[f"{n}.known"]
+                if self.base is not None and self.with_context and f"{n}.context" in data:
+                    self.context[id(item)] = data[f"{n}.context"]
         log.info("loaded prepared regions from %s", path)
 
     def fit(self, items: list[dict[str, Any]], tags: list[list[int]], classes: list[int],
             corrected: dict[int, np.ndarray]) -> None:
         if not isinstance(self.labeler, SetLabeler):
             return  # CLIP needs no fitting and does not learn from corrections
-        samples = [self.labeler.sample(item["image"], t, self._known(item), corrected.get(i), classes)
-                   for i, (item, t) in enumerate(zip(items, tags))]
+        samples = [self.labeler.sample(item["image"], t, self._known(item), corrected.get(i), classes,
+                                       self._context(item)) for i, (item, t) in enumerate(zip(items, tags))]
         self.labeler.fit(samples, classes, self.seed)
 
     def label(self, item: dict[str, Any], tags: list[int]) -> PseudoMask:
         known = self._known(item)
         if isinstance(self.labeler, SetLabeler):
-            return self.labeler.label(item["image"], tags, known)
+            return self.labeler.label(item["image"], tags, known, context=self._context(item))
         return self.labeler.label(item["image"], [(c, (self.names[c].replace("_", " "),)) for c in tags], known)

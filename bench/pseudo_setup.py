@@ -85,8 +85,15 @@ def pick_corrections(tags: list[list[int]], classes: list[int], k: int, seed: in
     return chosen
 
 
+RECIPE_FIELDS = ("epochs", "batch_size", "lr", "encoder_lr_mult", "weight_decay", "crop_size", "seed", "scales", "flip")
+MODEL_FIELDS = ("encoder", "pretrained", "embed_dim", "decoder_layers", "decoder_heads", "output_stride", "temperature")
+
+
 def _base_key(root: Path, classes: list[int], cfg: TrainConfig, model_cfg: ModelConfig) -> str:
-    text = json.dumps([str(root.resolve()), classes, repr(cfg), repr(model_cfg)])
+    """Cache key of the base model: the data, the classes and the fields of the recipe that change
+    what is learnt (not the repr of the configs, which grows with every new engine option)."""
+    recipe = {f: getattr(cfg, f) for f in RECIPE_FIELDS} | {f: getattr(model_cfg, f) for f in MODEL_FIELDS}
+    text = json.dumps([str(root.resolve()), classes, recipe], default=str, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 

@@ -169,7 +169,7 @@ class LabelingConfig:
     sam_checkpoint: str = ""  # path to a SAM checkpoint; "" = superpixel fallback
     sam_model_type: str = "vit_b"  # vit_h | vit_l | vit_b
     superpixels: int = 200  # SLIC segments per image for the fallback refiner
-    unsure_below: float = 0.6  # calibrated confidence (P(label right)) under which a pixel becomes 255 (unsure)
+    unsure_below: float = 0.5  # calibrated confidence (P(label right)) at or under which a pixel becomes 255 (unsure)
 
 
 WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")

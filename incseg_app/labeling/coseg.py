@@ -51,6 +51,14 @@ class RegionSample:
         labels: R int64 corrected labels as label indices (0 = background, 1 + k = class_ids[k],
             −1 = not corrected), or None for a draft.
         weights: R float32 region weights (share of the image).
+        targets: R×(1+K) float32 reviewed pixel counts per label index (void and other classes left
+            out), or None for a draft; what ``CorrectionHead`` learns from.
+        context: R×C float32 region means of the active model's ``ModelEvidence.context``, or None
+            without a model; read by ``CorrectionHead`` only.
+        colour: R×3 float32 mean CIE-Lab colour / 100 (``Regions.colour``) or None; read by
+            ``CorrectionHead`` only.
+        fine: R×D' float16 fine-pass descriptors (``Regions.fine``) or None; read by
+            ``CorrectionHead`` instead of ``features`` when present.
     """
 
     features: np.ndarray
@@ -59,6 +67,10 @@ class RegionSample:
     tags: tuple[int, ...]
     labels: np.ndarray | None
     weights: np.ndarray
+    targets: np.ndarray | None = None
+    context: np.ndarray | None = None
+    colour: np.ndarray | None = None
+    fine: np.ndarray | None = None
 
 
 class CoSegmenter:

@@ -53,6 +53,14 @@ class ImageNetObjectness(nn.Module):
             raise WeightsUnavailableError(f"EfficientNet-Lite0 ImageNet head {path}: cannot be read ({exc})") from exc
 
     @torch.no_grad()
+    def dense_log_probs(self, stage32: Tensor) -> Tensor:
+        """B×320×h×w -> B×1000×h×w per-position log-softmax of the classifier applied densely (the
+        CAM logits w_k · f(x) + b_k; ``imagenet_names`` reads them)."""
+        features = F.relu6(self.bn(self.conv(stage32.float())))
+        logits = torch.einsum("kc,bchw->bkhw", self.fc.weight, features) + self.fc.bias[None, :, None, None]
+        return torch.log_softmax(logits, dim=1)
+
+    @torch.no_grad()
     def forward(self, stage32: Tensor) -> Tensor:
         """B×320×h×w -> B×h×w objectness in [0, 1] (probability-weighted CAMs, max-normalised)."""
         features = F.relu6(self.bn(self.conv(stage32.float())))  # B×1280×h×w

@@ -5,7 +5,10 @@ boundary-connectivity objectness prior) -> per-region evidence that the region i
 class: 1 − the active model's probability of its known classes, or the objectness prior without a
 model -> one ``CoSegmenter`` fitted over the whole set (corrected masks included as supervision)
 -> per-image probabilities over [background, tags] -> calibrated confidence (``calibration.py``),
-labels with unsure pixels (255) below ``unsure_below``.
+labels with unsure pixels (255) at or below ``unsure_below`` (a label no more likely right than wrong
+is not shown at the default 0.5). Once masks were accepted or corrected, a
+``CorrectionHead`` fitted on their regions alone labels every class it has seen pixels of (the
+co-segmentation is then fitted only when some class has none, and only decides those classes).
 
 Memory: regions are cached by image content in a ``cachetools.LRUCache`` bounded in bytes, so a set
 larger than the cache is recomputed in the labelling pass instead of held.
@@ -22,6 +25,8 @@ from ..domain.errors import ValidationError
 from ..domain.records import BACKGROUND_ID, IGNORE_ID, MAX_CLASS_ID
 from .calibration import Calibrator, fit_calibrator
 from .coseg import CoSegmenter, RegionSample, logit
+from .correction_head import CorrectionHead
+from .imagenet_names import split_by_names
 from .protocols import PseudoMask, TaggedClass, check_image, image_key
 from .regions import RegionExtractor, Regions
 
@@ -30,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def _region_bytes(regions: Regions) -> int:
     return sum(a.nbytes for a in (regions.segments, regions.features, regions.colour, regions.centroid,
-                                  regions.area, regions.objectness))
+                                  regions.area, regions.objectness, regions.fine, regions.imagenet) if a is not None)
 
 
 class SetLabeler:
@@ -38,27 +43,30 @@ class SetLabeler:
 
     Args:
         extractor: image -> ``Regions``.
-        unsure_below: calibrated confidence in [0, 1] under which a pixel is labelled 255.
+        unsure_below: calibrated confidence in [0, 1] at or under which a pixel is labelled 255.
         cache_bytes: bound of the region cache.
         description: one human line for the UI/CLI.
     """
 
-    def __init__(self, extractor: RegionExtractor, unsure_below: float = 0.6, cache_bytes: int = 256 * 2**20,
+    def __init__(self, extractor: RegionExtractor, unsure_below: float = 0.5, cache_bytes: int = 256 * 2**20,
                  description: str = "") -> None:
         self.extractor = extractor
         self.unsure_below = unsure_below
         self.coseg = CoSegmenter()
+        self.head = CorrectionHead()
         self.calibrator: Calibrator | None = None
         self._cache: LRUCache = LRUCache(maxsize=cache_bytes, getsizeof=_region_bytes)
         self.description = description or "co-segmentation of the tagged set on encoder regions"
+        self.head_options: dict[str, object] = {}  # CorrectionHead keyword arguments (ablations)
+        self.class_names: dict[int, tuple[str, ...]] = {}  # class id -> (name, *prompts): the ImageNet-name cue
 
     @property
     def fitted(self) -> bool:
-        return self.coseg.fitted
+        return self.coseg.fitted or self.head.fitted
 
     @property
     def needs_fit(self) -> bool:
-        return not self.coseg.fitted
+        return not self.fitted
 
     @property
     def sources(self) -> dict[str, str]:
@@ -75,16 +83,18 @@ class SetLabeler:
         return found
 
     def sample(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
-               corrected: np.ndarray | None = None, class_ids: Sequence[int] = ()) -> RegionSample:
+               corrected: np.ndarray | None = None, class_ids: Sequence[int] = (),
+               context: np.ndarray | None = None) -> RegionSample:
         """The co-segmentation's view of one image.
 
         tags: class ids the image is tagged with; known: H×W probability in [0, 1] of classes the
         active model knows (None without a model); corrected: H×W uint8 class ids of a reviewed mask
-        (255 = ignore) or None; class_ids: every class the set is fitted on (label index order).
+        (255 = ignore) or None; class_ids: every class the set is fitted on (label index order);
+        context: C×h×w ``ModelEvidence.context`` of the active model (None without a model).
         """
         regions = self.regions(image)
         free = regions.objectness if known is None else 1.0 - np.clip(regions.pool(known), 0.0, 1.0)
-        labels = None
+        labels = targets = None
         if corrected is not None:
             lut = np.full(256, -1, np.int64)
             lut[BACKGROUND_ID] = 0
@@ -92,39 +102,63 @@ class SetLabeler:
                 lut[int(c)] = 1 + k
             best, share = regions.majority(corrected)
             labels = np.where(share >= 0.5, lut[best], -1)
+            targets = regions.label_counts(lut[corrected], 1 + len(class_ids))
         extra = np.stack([logit(free), logit(regions.objectness)], 1)
+        pooled = None if context is None else regions.pool_maps(context)
         return RegionSample(regions.features, extra, free.astype(np.float32), tuple(int(t) for t in tags),
-                            labels, regions.area)
+                            labels, regions.area, targets, pooled, regions.colour, regions.fine)
 
     def fit(self, samples: Sequence[RegionSample], class_ids: Sequence[int], seed: int = 0) -> None:
-        """Fit the co-segmentation, then its calibration (cross-fitted on held-out images)."""
+        """Fit the correction head on the reviewed samples (when there are any); the co-segmentation
+        and its calibration (cross-fitted on held-out images) when some class has no reviewed pixel."""
+        self.head, self.coseg, self.calibrator = CorrectionHead(**self.head_options), CoSegmenter(), None
+        if any(s.targets is not None and s.targets.sum() > 0 for s in samples):
+            self.head.fit(samples, class_ids, seed)
+            if self.head.seen[1:].all():
+                return
         self.coseg.fit(samples, class_ids, seed)
         self.calibrator = fit_calibrator(samples, class_ids, self.coseg, seed)
 
-    def probabilities(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None
-                      ) -> tuple[np.ndarray, Regions]:
-        """(1 + len(tags))×R calibrated probabilities over [background, *tags] and the regions."""
+    def _coseg_probabilities(self, s: RegionSample, tags: list[int], regions: Regions) -> np.ndarray:
+        """Calibrated co-segmentation probabilities, the foreground split among the tags by their
+        ImageNet-name cue when the class names are known (``imagenet_names``)."""
+        probs = self.coseg.predict(s.features, s.extra, tags)
+        if regions.imagenet is not None and self.class_names:  # before calibration: ρ_c still bounds class c
+            probs = split_by_names(probs, regions.imagenet, [self.class_names.get(t, ()) for t in tags])
+        return probs if self.calibrator is None else self.calibrator(probs, tags)
+
+    def probabilities(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
+                      context: np.ndarray | None = None) -> tuple[np.ndarray, Regions]:
+        """(1 + len(tags))×R calibrated probabilities over [background, *tags] and the regions
+        (``known`` and ``context`` as in ``sample``)."""
         tags = class_ids_of(tags)
         if not self.fitted:
             raise ValidationError("fit the co-segmentation on the tagged images first")
-        s = self.sample(image, tags, known)
-        probs = self.coseg.predict(s.features, s.extra, tags)
-        if self.calibrator is not None:
-            probs = self.calibrator(probs, tags)
-        return probs, self.regions(image)
+        s = self.sample(image, tags, known, context=context)
+        regions = self.regions(image)
+        if not self.head.fitted:
+            return self._coseg_probabilities(s, tags, regions), regions
+        probs = self.head.predict(s, tags)
+        unseen = [n for n, t in enumerate(tags) if not self.head.seen[1 + self.head.class_ids.index(t)]]
+        if unseen:  # the head's background splits into background and the classes it never saw
+            cs = self._coseg_probabilities(s, tags, regions)
+            rows = [0] + [1 + n for n in unseen]
+            share = cs[rows] / np.maximum(cs[rows].sum(0, keepdims=True), 1e-9)
+            probs[rows] = probs[0:1] * share
+        return probs, regions
 
     def label(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,
-              sources: dict[str, str] | None = None) -> PseudoMask:
+              sources: dict[str, str] | None = None, context: np.ndarray | None = None) -> PseudoMask:
         """Labels (background, tags, 255 unsure) and per-pixel confidence = calibrated probability
         that the pixel's most likely label is right."""
         tags = class_ids_of(tags)
-        probs, regions = self.probabilities(image, tags, known)
+        probs, regions = self.probabilities(image, tags, known, context)
         best = probs.argmax(0)
         conf = probs.max(0).astype(np.float32)
         lut = np.array([BACKGROUND_ID, *tags], dtype=np.uint8)
         proposal = regions.paint(lut[best])
         confidence = regions.paint(conf)
-        labels = np.where(confidence < self.unsure_below, IGNORE_ID, proposal).astype(np.uint8)
+        labels = np.where(confidence <= self.unsure_below, IGNORE_ID, proposal).astype(np.uint8)
         return PseudoMask(labels, confidence, float(confidence.mean()), sources or self.sources, proposal)
 
 

@@ -29,7 +29,8 @@ def _clip_lines(cfg: LabelingConfig) -> list[str]:
             "regions of the current model's frozen encoder (EfficientNet-Lite0 ImageNet features by default) are "
             "classified by what images tagged with a class share and images without it lack, by the current "
             "model's known classes and by an "
-            "objectness prior; masks you accept or correct teach it too (\"relabel drafts from my corrections\"). "
+            "objectness prior. Once you accept or correct masks, a small classifier fitted on them (over the encoder's "
+            "features and the current model's) relabels the drafts (\"relabel drafts from my corrections\"). "
             "A class tagged on (nearly) every image cannot be localised from tags alone: correct a few of its masks.",
             "To use CLIP: set --clip-model (an open_clip ViT name such as ViT-B-16) and --clip-pretrained to a local "
             "open_clip weights file (.safetensors, .bin or .pt state dict).",

@@ -26,7 +26,7 @@ from . import masks as mask_service
 from .classes import list_classes
 from .context import AppContext
 from .images import get_image, list_images, read_image
-from .labeling_set import REVIEWED, encoder_factory, fit_set_labeler, known_background, localisation_warnings
+from .labeling_set import REVIEWED, encoder_factory, fit_set_labeler, known_evidence, localisation_warnings
 from .runner import JobControl, Launcher
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,12 @@ def _label_all(ctx: AppContext, labeler: PseudoLabeler | SetLabeler, targets: li
         if not tags:
             continue
         image = read_image(ctx, image_id)
-        result = labeler.label(image, tags, known_background(ctx, image, {cid for cid, _ in tags}))
+        evidence = known_evidence(ctx, image, {cid for cid, _ in tags})
+        known = None if evidence is None else evidence.known
+        if isinstance(labeler, SetLabeler):
+            result = labeler.label(image, tags, known, context=None if evidence is None else evidence.context)
+        else:
+            result = labeler.label(image, tags, known)
         try:
             mask_service.save_mask(ctx, image_id, result.labels, MaskKind.PSEUDO, ReviewStatus.TO_REVIEW,
                                    expected_parent_id=head.id if head else None, author="pseudo-labeller",

@@ -12,9 +12,9 @@ from ..domain.config import ModelConfig
 from ..domain.enums import ReviewStatus
 from ..domain.records import BACKGROUND_ID, IGNORE_ID, ImageRecord, MaskRevision
 from ..labeling.calibration import MIN_NEGATIVE_IMAGES
+from ..labeling.evidence import ModelEvidence, model_evidence
 from ..labeling.set_labeler import SetLabeler
 from ..models.build import ENCODER_BUILDERS
-from ..training.evaluate import predict_probabilities
 from ..training.step import select_device
 from . import masks as mask_service
 from . import versions
@@ -42,19 +42,21 @@ def encoder_factory(ctx: AppContext):
     return build
 
 
-def known_background(ctx: AppContext, image: np.ndarray, tagged: set[int]) -> np.ndarray | None:
-    """H×W evidence in [0, 1] that a pixel is none of the tagged classes: the active version's
-    probability of the classes it already knows that the image is not tagged with (WILSON, Cermelli
-    et al. CVPR 2022, Sec. 3.2, uses the old model to tell the localiser where background is)."""
+def known_evidence(ctx: AppContext, image: np.ndarray, tagged: set[int]) -> ModelEvidence | None:
+    """The active version's ``ModelEvidence`` of an image (None without a trained version): its
+    probability of the known classes the image is not tagged with, and its features."""
     active = versions.active_version(ctx)
     if active is None or not active.checkpoint_sha256:
         return None
     model, ckpt = load_version_model(ctx, active)
     known = [ch for ch, cid in enumerate(ckpt.class_ids) if cid != 0 and cid not in tagged]
-    if not known:
-        return None
-    probs = predict_probabilities(model, image, select_device(ctx.ml.train.device), ctx.ml.eval_max_side)
-    return probs[known].sum(0).clamp(0, 1).numpy()
+    return model_evidence(model, image, known, select_device(ctx.ml.train.device), ctx.ml.eval_max_side)
+
+
+def known_background(ctx: AppContext, image: np.ndarray, tagged: set[int]) -> np.ndarray | None:
+    """H×W evidence in [0, 1] that a pixel is none of the tagged classes (``known_evidence().known``)."""
+    evidence = known_evidence(ctx, image, tagged)
+    return None if evidence is None else evidence.known
 
 
 def tag_ids(ctx: AppContext, image: ImageRecord) -> list[int]:
@@ -83,6 +85,7 @@ def fit_set_labeler(ctx: AppContext, labeler: SetLabeler, control: JobControl | 
     room = max(0, ctx.ml.max_fit_images - len(reviewed))
     chosen = reviewed + [drafts[i] for i in sorted(rng.permutation(len(drafts))[:room])]
     class_ids = sorted({c for im in chosen for c in tag_ids(ctx, im)})
+    labeler.class_names = {c.id: (c.name, *c.prompts) for c in list_classes(ctx)}
     samples = []
     for n, im in enumerate(chosen):
         if control is not None:
@@ -90,8 +93,10 @@ def fit_set_labeler(ctx: AppContext, labeler: SetLabeler, control: JobControl | 
             control.progress(0.02 + 0.38 * n / len(chosen), f"co-segmentation: reading image {n + 1}/{len(chosen)}")
         tags = tag_ids(ctx, im)
         image = read_image(ctx, im.id)
-        samples.append(labeler.sample(image, tags, known_background(ctx, image, set(tags)),
-                                      reviewed_labels(ctx, heads.get(im.id), class_ids), class_ids))
+        evidence = known_evidence(ctx, image, set(tags))
+        samples.append(labeler.sample(image, tags, None if evidence is None else evidence.known,
+                                      reviewed_labels(ctx, heads.get(im.id), class_ids), class_ids,
+                                      None if evidence is None else evidence.context))
     if control is not None:
         control.progress(0.4, f"co-segmentation: fitting on {len(samples)} image(s)")
     labeler.fit(samples, class_ids, seed)
