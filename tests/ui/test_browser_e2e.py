@@ -128,8 +128,12 @@ def edit_and_save(page, ctx, shots: Path) -> None:
     stroke(page, canvas, (0.2, 0.2), (0.8, 0.2))
     expect(canvas).to_have_attribute("data-dirty", "true")
     page.screenshot(path=str(shots / "e2e-editor.png"), full_page=False)
+    before = canvas.get_attribute("data-key")
     page.locator("[data-testid=save]").click()
     expect(page.locator("#review-status")).to_contain_text("Saved your correction", timeout=30_000)
+    # the next item's value can reach the editor after the status line: wait for it before drawing again
+    expect(canvas).not_to_have_attribute("data-key", before, timeout=30_000)
+    expect(canvas).to_have_attribute("data-busy", "false")
     head = masks.head_mask(ctx, shown.image_id)
     assert (head.kind, head.status, head.parent_id) == (MaskKind.CORRECTED, ReviewStatus.ACCEPTED, shown.id)
     saved, draft = masks.read_mask(ctx, head.id), masks.read_mask(ctx, shown.id)
@@ -144,6 +148,7 @@ def revert_accept_undo_reopen(page, ctx, shots: Path) -> None:
 
     canvas = page.locator("[data-testid=editor-canvas]")
     shown = head_of_shown(page, ctx)
+    press(page, "2")  # grass across the sky half: a change whatever the draft says there
     stroke(page, canvas, (0.2, 0.3), (0.8, 0.3))
     expect(canvas).to_have_attribute("data-dirty", "true")
     page.locator("[data-testid=revert]").click()
