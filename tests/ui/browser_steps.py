@@ -2,11 +2,19 @@
 mask editor's canvas in image coordinates."""
 from __future__ import annotations
 
+import os
 import re
 import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from incseg_app.domain.records import MaskRevision
-from incseg_app.services import AppContext, masks
+from incseg_app.services import AppContext, StoreSettings, masks, open_store
+from incseg_app.services.ml_settings import tiny_settings
+from incseg_app.services.runner import JobRunner
+from incseg_app.ui.app import LAUNCH, build_app
 from ui_helpers import SIZE
 
 CHROMIUM = "/usr/bin/chromium"
@@ -79,3 +87,20 @@ def head_of_shown(page, ctx: AppContext) -> MaskRevision:
     """The mask revision the editor shows (from its ``data-key`` "image:mask:nonce")."""
     key = page.locator("[data-testid=editor-canvas]").get_attribute("data-key")
     return masks.get_mask(ctx, int(key.split(":")[1]))
+
+
+def serve_app(tmp_path: Path) -> Iterator[tuple[str, AppContext]]:
+    """The app on a fresh store (tiny model) at a free local port: yields (url, store); for a fixture.
+    Skips without Chromium or Playwright, and fails on CI, where ``.ci/run`` installs Chromium."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing on CI (.ci/run installs it)")
+        pytest.skip(f"{CHROMIUM} is not installed (set CI=1 to make this a failure)")
+    pytest.importorskip("playwright.sync_api")
+    ctx = open_store(tmp_path / "store", StoreSettings(), ml=tiny_settings())
+    demo = build_app(ctx, JobRunner(ctx, heartbeat_s=5.0, min_interval_s=0.2))
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH)
+    yield f"http://127.0.0.1:{port}/", ctx
+    demo.close()
+    ctx.close()

@@ -21,11 +21,8 @@ import numpy as np
 import pytest
 
 from incseg_app.domain.enums import MaskKind, ReviewStatus, Split
-from incseg_app.services import StoreSettings, classes, images, job_metrics, masks, open_store, versions
-from incseg_app.services.ml_settings import tiny_settings
-from incseg_app.services.runner import JobRunner
-from incseg_app.ui.app import LAUNCH, build_app
-from browser_steps import (ARGS, CHROMIUM, canvas_pixel, free_port, head_of_shown, image_point, pick, press,
+from incseg_app.services import classes, images, job_metrics, masks, versions
+from browser_steps import (ARGS, CHROMIUM, canvas_pixel, head_of_shown, image_point, pick, press, serve_app,
                            stroke)
 from ui_helpers import SIZE, scene_mask, scene_png
 
@@ -37,18 +34,7 @@ LONG = 240_000  # ms: pseudo-labelling and training on 2 shared cores
 
 @pytest.fixture
 def app_url(tmp_path):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing on CI (.ci/run installs it)")
-        pytest.skip(f"{CHROMIUM} is not installed (set CI=1 to make this a failure)")
-    pytest.importorskip("playwright.sync_api")
-    ctx = open_store(tmp_path / "store", StoreSettings(), ml=tiny_settings())
-    demo = build_app(ctx, JobRunner(ctx, heartbeat_s=5.0, min_interval_s=0.2))
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH)
-    yield f"http://127.0.0.1:{port}/", ctx
-    demo.close()
-    ctx.close()
+    yield from serve_app(tmp_path)
 
 
 @pytest.fixture

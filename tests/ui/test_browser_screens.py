@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from incseg_app.services import StoreSettings, classes, masks, open_store
-from incseg_app.services.ml_settings import tiny_settings
-from incseg_app.services.runner import JobRunner
-from incseg_app.ui.app import LAUNCH, build_app
-from browser_steps import ARGS, CHROMIUM, free_port, head_of_shown, image_point, pick, press
+from incseg_app.services import classes, masks
+from browser_steps import ARGS, CHROMIUM, head_of_shown, image_point, pick, press, serve_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -25,18 +22,7 @@ LONG = 300_000  # ms
 
 @pytest.fixture
 def served(tmp_path):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing on CI (.ci/run installs it)")
-        pytest.skip(f"{CHROMIUM} is not installed (set CI=1 to make this a failure)")
-    pytest.importorskip("playwright.sync_api")
-    ctx = open_store(tmp_path / "store", StoreSettings(), ml=tiny_settings())
-    demo = build_app(ctx, JobRunner(ctx, heartbeat_s=5.0, min_interval_s=0.2))
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH)
-    yield f"http://127.0.0.1:{port}/", ctx
-    demo.close()
-    ctx.close()
+    yield from serve_app(tmp_path)
 
 
 def test_review_screen_on_the_demo_photos(served, tmp_path):
