@@ -103,8 +103,8 @@ def process_owner(pid: int | None = None) -> str:
     return f"{socket.gethostname()}:{pid if pid is not None else os.getpid()}"
 
 
-def _owner_alive(owner: str | None) -> bool | None:
-    """Whether the process that owns a job still runs; None when it cannot be told (other host)."""
+def owner_alive(owner: str | None) -> bool | None:
+    """Whether the process ``owner`` ("host:pid": a job's or a lease's) still runs; None when it cannot be told (other host)."""
     if not owner or ":" not in owner:
         return None
     host, _, pid = owner.rpartition(":")
@@ -228,7 +228,7 @@ def _dead(repo: JobRepo, job: Job, cutoff: Any) -> bool:
     beat, owner = repo.liveness(job.id)
     if owner == process_owner():
         return False
-    alive = _owner_alive(owner)
+    alive = owner_alive(owner)
     return alive is False or (alive is None and (beat or job.created_at or cutoff) <= cutoff)
 
 

@@ -14,8 +14,6 @@ between them so another process waiting for SQLite's write lock gets it.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -29,6 +27,7 @@ from ..domain.records import WriteLease
 from ..storage.orm import utcnow
 from ..storage.repositories import LeaseRepo
 from .context import AppContext, BlobGuard
+from .jobs import owner_alive, process_owner
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +38,6 @@ STALE_S = 60.0  # a lease of another host without a heartbeat for this long is p
 # Between two batches the writer sleeps a little longer than SQLite's busy handler's 100 ms polling
 # period, so another process waiting for the lock (a training job's progress write) gets it.
 BATCH_PAUSE_S = 0.12
-
-
-def process_owner() -> str:
-    """"host:pid" of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def owner_alive(owner: str | None) -> bool | None:
-    """Whether the process ``owner`` ("host:pid") still runs; None when it cannot be told (other host)."""
-    if not owner or ":" not in owner:
-        return None
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
 
 
 def is_live(lease: WriteLease, stale_s: float = STALE_S) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .leases import owner_alive, process_owner
+from .jobs import owner_alive, process_owner
 
 log = logging.getLogger(__name__)
 
