@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.inputs import image_tensor
 from .protocols import check_image
 
 
@@ -38,16 +39,6 @@ class ModelEvidence:
     context: np.ndarray
 
 
-def _input(image: np.ndarray, device: torch.device, max_side: int | None) -> torch.Tensor:
-    """H×W×3 uint8 -> 1×3×h×w float in [0, 1], longer side ``max_side`` when set."""
-    x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float().div(255.0).to(device)
-    if max_side and max(x.shape[-2:]) != max_side:
-        scale = max_side / max(x.shape[-2:])
-        size = (max(1, round(x.shape[-2] * scale)), max(1, round(x.shape[-1] * scale)))
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    return x
-
-
 @torch.no_grad()
 def model_evidence(model: nn.Module, image: np.ndarray, known_channels: Sequence[int], device: torch.device,
                    max_side: int | None = None) -> ModelEvidence:
@@ -57,7 +48,7 @@ def model_evidence(model: nn.Module, image: np.ndarray, known_channels: Sequence
     """
     check_image(image)
     model.eval()
-    out = model(_input(image, device, max_side))
+    out = model(image_tensor(image, device, max_side))
     logits = out.logits.float()
     feats = out.features.float()
     small = F.interpolate(logits, size=feats.shape[-2:], mode="bilinear", align_corners=False)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..models.inputs import image_tensor
 from .data import SegDataset, step_lookup
 from .featcache import FeatureCache
 from .metrics import confusion_matrix
@@ -23,21 +24,11 @@ from .taps import TapSource, predict_logits_cached
 from .views import eval_view
 
 
-def _image_tensor(image: np.ndarray, device: torch.device, max_side: int | None) -> Tensor:
-    """H×W×3 uint8 -> 1×3×h×w float in [0, 1] (resized when ``max_side`` is set)."""
-    x = torch.tensor(np.asarray(image)).permute(2, 0, 1)[None].float().div_(255.0).to(device)
-    if max_side and max(x.shape[-2:]) != max_side:
-        scale = max_side / max(x.shape[-2:])
-        size = (max(1, round(x.shape[-2] * scale)), max(1, round(x.shape[-1] * scale)))
-        x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    return x
-
-
 @torch.no_grad()
 def predict_logits(model: nn.Module, image: np.ndarray, device: torch.device, max_side: int | None = None
                    ) -> Tensor:
     """K×H×W float32 logits (CPU) of one H×W×3 uint8 image, resized back to the image's size."""
-    x = _image_tensor(image, device, max_side)
+    x = image_tensor(image, device, max_side)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     with amp:
         logits = model(x).logits.float()
@@ -92,7 +83,7 @@ def predict_masks(model: nn.Module, images: Sequence[np.ndarray], class_ids: Seq
     out: list[np.ndarray] = [np.empty(0, np.uint8)] * len(images)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     for shape, members in groups.items():
-        x = torch.cat([_image_tensor(images[i], device, max_side) for i in members])
+        x = torch.cat([image_tensor(images[i], device, max_side) for i in members])
         with amp:
             logits = model(x).logits.float()
         if logits.shape[-2:] != shape[:2]:
