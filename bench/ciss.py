@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ciss_report import base_forgetting, pct, print_tables, scores, summarise  # noqa: E402
 from weak import pseudo_dataset  # noqa: E402
 
-from incseg_app.domain.config import LabelingConfig, MethodConfig, ModelConfig, TrainConfig, from_dict
+from incseg_app.domain.config import CROP_SPACES, LabelingConfig, MethodConfig, ModelConfig, TrainConfig, from_dict
 from incseg_app.domain.errors import ValidationError
 from incseg_app.methods.fmwiss import CopyPasteOptions, InstanceMemory, collect_instances
 from incseg_app.methods.parts import StepCarry
@@ -103,7 +103,7 @@ def parse_split(split: str, class_ids: list[int]) -> list[list[int]]:
 
 def parse_runs(args: argparse.Namespace) -> list[RunSpec]:
     """Runs from --methods, --weak/--weak-methods, --parts-off and --config."""
-    names = args.methods.split(",") if args.methods else list(METHODS)
+    names = [] if args.methods == "none" else args.methods.split(",") if args.methods else list(METHODS)
     runs = [RunSpec(n, get_method(n).name) for n in names]
     if args.weak:
         runs += [RunSpec(f"{n} (tags only)", get_method(n).name, weak=True) for n in args.weak_methods.split(",")]
@@ -250,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-split", default="train")
     p.add_argument("--eval-split", default="val")
     p.add_argument("--split", default="6-5", help="N-M class-incremental split")
-    p.add_argument("--methods", default="", help="comma-separated registered methods (default: all)")
+    p.add_argument("--methods", default="", help="comma-separated registered methods (default: all; "
+                   "none: only the --parts-off / --config runs)")
     p.add_argument("--parts-off", action="append", default=[], metavar="METHOD:PART[+PART]")
     p.add_argument("--config", help="JSON list of {label, method, parts[, weak]} runs")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds (mean ± std over them)")
@@ -275,7 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="epochs of the joint upper bound (0 = --epochs × number of steps)")
     p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=True,
                    help="with a frozen backbone (--encoder-lr-mult 0), train and evaluate from cached backbone "
-                        "taps (computed once per image view, shared by every run)")
+                        "taps (computed once per image view, shared by every run); --no-cache recomputes them "
+                        "for every sample (the same training, without the cache)")
+    p.add_argument("--crop-space", choices=CROP_SPACES, default="features",
+                   help="frozen backbone: crop the taps of whole views (features, the product default) or run "
+                        "the backbone on each pixel crop (pixels, as a trainable backbone does)")
     p.add_argument("--cache-dir", default="", help="folder for the feature cache (default: a temporary folder)")
     p.add_argument("--cache-memory-mb", type=int, default=2048, help="feature cache memory bound")
     p.add_argument("--shared-base", action=argparse.BooleanOptionalAction, default=True,
@@ -316,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in seeds:
         train_cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, crop_size=args.crop,
                                 encoder_lr_mult=args.encoder_lr_mult, cache_features=args.cache, seed=seed,
+                                crop_space=args.crop_space,
                                 device=args.device)
         ctx = Context(train, val, {0: "background", **full_train.class_names}, model_cfg, train_cfg, args, dist_info,
                       features)

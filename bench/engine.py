@@ -280,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     bases = {name: run_incremental_step(mc, replace(cfg, max_iters=args.base_iters), get_method("finetune"),
                                         MethodConfig("finetune"), base_data, base_cls, feature_cache=cache)
              for name, mc in models.items()}
-    paths = {"reference": (models["reference"], replace(cfg, cache_features=False), "reference"),
-             "uncached_same_model": (models["default"], replace(cfg, cache_features=False), "default"),
+    paths = {"reference": (models["reference"], replace(cfg, crop_space="pixels"), "reference"),
+             "uncached_same_model": (models["default"], replace(cfg, crop_space="pixels"), "default"),
              "cached": (models["default"], cfg, "default")}
     speeds: dict[str, dict[str, list[float]]] = {"base": {k: [] for k in paths}, "increment": {k: [] for k in paths}}
     cpu: dict[str, dict[str, list[float]]] = {"base": {k: [] for k in paths}, "increment": {k: [] for k in paths}}
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         profile[f"increment/{name}"] = profile_step(pcfg, mc, args.method, inc_data, inc_cls,
                                                     bases[parent_of].checkpoint(), cache)
     over = {name: overhead(path_cfg, models["default"], base_data, base_cls, cache, args.repeats)
-            for name, path_cfg in (("uncached", replace(cfg, cache_features=False)), ("cached", cfg))}
+            for name, path_cfg in (("uncached", replace(cfg, crop_space="pixels")), ("cached", cfg))}
     inc_all = SubsetDataset(train, images_with_classes(train, inc_cls))
     storage = storage_check(bases["default"], models["default"], replace(cfg, max_iters=0, epochs=args.storage_epochs),
                             args.method, inc_all, inc_cls, cache, val_all)

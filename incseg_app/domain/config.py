@@ -81,6 +81,7 @@ def to_dict(obj: Any) -> dict[str, Any]:
 
 
 ENCODERS = ("efficientnet_lite0", "openclip_vit", "tiny")
+CROP_SPACES = ("features", "pixels")  # TrainConfig.crop_space
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,11 @@ class TrainConfig:
     max_iters: int = 0  # 0 = no cap; otherwise stop after this many iterations (benchmarks, tests)
     scales: tuple[float, ...] = (0.75, 1.0, 1.25)  # training views: image resize factors (one drawn per sample)
     flip: bool = True  # training views: mirrored copies of every scale too
-    cache_features: bool = True  # frozen backbone (encoder_lr_mult 0): train from cached backbone taps
+    # frozen backbone (encoder_lr_mult 0): "features" runs it once on each whole image view and takes the
+    # training crops from its taps (kept in the feature cache when ``cache_features``, else recomputed per
+    # sample); "pixels" runs it on every pixel crop, as a trainable backbone always does
+    crop_space: str = "features"
+    cache_features: bool = True  # crop_space "features": keep the views' taps in the feature cache
     compile: str = ""  # torch.compile backend for the model's parts ("" = off; "inductor" on a GPU)
     delta_weights: bool = True  # increments: changed weights become parent + bfloat16 difference (compact storage)
 
@@ -140,6 +145,9 @@ class TrainConfig:
             raise ValidationError(f"TrainConfig.scales must be a non-empty list of factors in (0, 4], got {self.scales}")
         if self.num_workers < 0:
             raise ValidationError("TrainConfig.num_workers must be >= 0")
+        if self.crop_space not in CROP_SPACES:
+            raise ValidationError(f"TrainConfig.crop_space must be one of {', '.join(CROP_SPACES)}, "
+                                  f"got {self.crop_space!r}")
 
 
 @dataclass(frozen=True)

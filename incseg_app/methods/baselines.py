@@ -55,8 +55,9 @@ class CrossEntropy(Part):
         labels = ctx.labels if o.weak_images else ignore_rows(ctx.labels, ctx.batch.weak.bool())
         num_old = len(ctx.step.old_channels)
         if o.unbiased and num_old > 1:
-            return {"unce": o.weight * unbiased_cross_entropy(ctx.out.logits, labels, num_old, ctx.channel_weights)}
-        return {"ce": o.weight * weighted_cross_entropy(ctx.out.logits, labels, ctx.channel_weights)}
+            unce = unbiased_cross_entropy(ctx.out.log_probs(), labels, num_old, ctx.channel_weights)
+            return {"unce": o.weight * unce}
+        return {"ce": o.weight * weighted_cross_entropy(ctx.out.log_probs(), labels, ctx.channel_weights)}
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Distillation(Part):
                 return {}
             mask = keep.view(-1, 1, 1).expand_as(ctx.labels)
         if o.unbiased:
-            loss = unbiased_knowledge_distillation(ctx.out.logits, ctx.old_out.logits, ctx.channel_weights, mask)
+            loss = unbiased_knowledge_distillation(ctx.out.log_probs(), ctx.old_out.logits, ctx.channel_weights, mask)
             return {"unkd": o.weight * loss}
         loss = knowledge_distillation(ctx.out.logits, ctx.old_out.logits, ctx.channel_weights, o.temperature, mask)
         return {"kd": o.weight * loss}

@@ -1,5 +1,7 @@
 """Loss functions shared by the method parts. Shapes: logits / old_logits B×K×H×W (old_logits has
 the K_old ≤ K channels of the previous model, which are the first K_old channels of the new one),
+logp B×K×H×W float log-softmax of the logits over K (``SegOutput.log_probs``, computed once per
+iteration and shared by the cross-entropy and the distillation),
 labels B×H×W int64 channel ids (255 = ignore), channel_weights K float (1 = neutral), pixel_mask
 B×H×W bool (True = the pixel counts; None = all pixels).
 
@@ -38,14 +40,13 @@ def _masked_mean(per_pixel: Tensor, pixel_mask: Tensor | None) -> Tensor:
     return (per_pixel * m).sum() / m.sum().clamp(min=1)
 
 
-def weighted_cross_entropy(logits: Tensor, labels: Tensor, channel_weights: Tensor) -> Tensor:
+def weighted_cross_entropy(logp: Tensor, labels: Tensor, channel_weights: Tensor) -> Tensor:
     """Pixel cross-entropy, each pixel weighted by ``channel_weights[label]``; 255 ignored. Scalar."""
-    logp = F.log_softmax(logits.float(), dim=1)
     nll = -logp.gather(1, (labels * (labels != IGNORE_ID)).unsqueeze(1)).squeeze(1)
     return _weighted_pixel_mean(nll, labels, channel_weights)
 
 
-def unbiased_cross_entropy(logits: Tensor, labels: Tensor, num_old: int, channel_weights: Tensor) -> Tensor:
+def unbiased_cross_entropy(logp: Tensor, labels: Tensor, num_old: int, channel_weights: Tensor) -> Tensor:
     """MiB unbiased cross-entropy (Cermelli et al. 2020, Eq. 4).
 
     A pixel labelled background (0) may belong to any old class, so its probability is the sum of the
@@ -54,7 +55,6 @@ def unbiased_cross_entropy(logits: Tensor, labels: Tensor, num_old: int, channel
     ``num_old`` = K_old old channels (background included); with ``num_old`` ≤ 1 this is the standard
     cross-entropy. Scalar.
     """
-    logp = F.log_softmax(logits.float(), dim=1)
     nll = -logp.gather(1, (labels * (labels != IGNORE_ID)).unsqueeze(1)).squeeze(1)
     if num_old > 1:  # background rows: -log Σ_{c < num_old} p_c
         nll = torch.where(labels == 0, -torch.logsumexp(logp[:, :num_old], dim=1), nll)
@@ -73,7 +73,7 @@ def knowledge_distillation(logits: Tensor, old_logits: Tensor, channel_weights: 
     return _masked_mean(-(w * p * q).sum(1), pixel_mask)
 
 
-def unbiased_knowledge_distillation(logits: Tensor, old_logits: Tensor, channel_weights: Tensor,
+def unbiased_knowledge_distillation(logp: Tensor, old_logits: Tensor, channel_weights: Tensor,
                                     pixel_mask: Tensor | None = None) -> Tensor:
     """MiB unbiased KD (Cermelli et al. 2020, Eq. 5).
 
@@ -83,7 +83,6 @@ def unbiased_knowledge_distillation(logits: Tensor, old_logits: Tensor, channel_
     mean over the counted pixels (the paper's 1/|I| Σ_i Σ_c). Scalar.
     """
     k_old = old_logits.shape[1]
-    logp = F.log_softmax(logits.float(), dim=1)
     log_bg = torch.logsumexp(torch.cat([logp[:, :1], logp[:, k_old:]], dim=1), dim=1, keepdim=True)
     log_q = torch.cat([log_bg, logp[:, 1:k_old]], dim=1)
     p = F.softmax(old_logits.float(), dim=1)

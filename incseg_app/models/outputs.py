@@ -3,8 +3,9 @@ D decoder width, C fused encoder width, H×W input size, h×w = H/s × W/s at th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -23,3 +24,12 @@ class SegOutput:
     pixel_emb: Tensor
     class_emb: Tensor
     features: Tensor
+    _log_probs: Tensor | None = field(default=None, init=False, repr=False, compare=False)
+
+    def log_probs(self) -> Tensor:
+        """B×K×H×W float32 log-softmax of ``logits`` over the classes, computed once and shared by every
+        loss that reads it (a training step's cross-entropy and distillation; each full-resolution
+        log-softmax costs a forward and a backward pass over B·K·H·W values)."""
+        if self._log_probs is None:
+            self._log_probs = F.log_softmax(self.logits.float(), dim=1)
+        return self._log_probs

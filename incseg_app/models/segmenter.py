@@ -4,12 +4,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .decoder import ClassTokenDecoder
 from .encoders.base import Encoder
 from .outputs import SegOutput
+from .upsample import upsample_bilinear
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,6 @@ class Segmenter(nn.Module):
         features = self.encoder.neck(taps)[..., :h, :w]  # the taps cover the padded input (Encoder)
         masks, pixel_emb, class_emb = self.decoder(features)
         # feature i covers pixels [i·s, (i+1)·s): upsample by exactly s, then drop the padding
-        logits = F.interpolate(masks, size=(h * s, w * s), mode="bilinear", align_corners=False)
+        logits = upsample_bilinear(masks, s)
         return SegOutput(logits=logits[..., :height, :width], pixel_emb=pixel_emb, class_emb=class_emb,
                          features=features)

@@ -48,7 +48,9 @@ class StepResult:
         carry: what parts wrote into ``StepRun.carry_out`` (for the caller to persist and hand to the
             next step).
         part_summaries: each enabled part's ``summary()`` (diagnostics such as GSC's step factors).
-        feature_path: how the step saw its images: {"cached": bool, "reason": text, "views_encoded": n}.
+        feature_path: how the step saw its images: {"space": "features" (taps of whole views, cropped) or
+            "pixels" (the backbone ran on pixel crops), "cached": bool (the taps came from the feature
+            cache), "reason": text, "views_encoded": n (backbone runs on whole views)}.
     """
 
     model: nn.Module
@@ -123,12 +125,13 @@ def prepare_models(model_cfg: ModelConfig, method: Method, new: tuple[int, ...],
     return model, old_model, class_ids, info
 
 
-def cached_path(train_cfg: TrainConfig, parts: Sequence[Part], model: nn.Module) -> tuple[bool, str]:
-    """Whether a step trains from cached backbone taps, and why (or why not)."""
-    if not train_cfg.cache_features:
-        return False, "feature cache switched off"
+def taps_path(train_cfg: TrainConfig, parts: Sequence[Part], model: nn.Module) -> tuple[bool, str]:
+    """Whether a step trains from backbone taps of whole image views, cropped in feature space (cached
+    or recomputed per sample, ``TrainConfig.cache_features``), rather than from pixel crops; and why."""
     if train_cfg.encoder_lr_mult != 0:
         return False, "the backbone trains (encoder_lr_mult > 0)"
+    if train_cfg.crop_space == "pixels":
+        return False, "pixel crops requested (crop_space = pixels)"
     pixel_parts = [p.name for p in parts if type(p).transform_batch is not Part.transform_batch]
     if pixel_parts:
         return False, f"part(s) {', '.join(pixel_parts)} edit pixels"
@@ -174,21 +177,25 @@ def prepare_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method,
     world, rank = (dist_info.world_size, dist_info.rank) if dist_info else (1, 0)
     if train_cfg.batch_size % world:
         raise ValidationError(f"batch size {train_cfg.batch_size} is not divisible by {world} ranks")
-    cached, reason = cached_path(train_cfg, parts, model)
-    taps = TapSource(model, feature_cache or FeatureCache(), device, train_cfg.amp) if cached else None
+    use_taps, reason = taps_path(train_cfg, parts, model)
+    cached = use_taps and train_cfg.cache_features
+    store = (feature_cache or FeatureCache()) if cached else None
+    taps = TapSource(model, store, device, train_cfg.amp) if use_taps else None
     aug = Augment(train_cfg.crop_size, tuple(train_cfg.scales), train_cfg.flip, max(model.encoder.tap_strides))
     dataset = StepDataset(data, lookup, len(class_ids), aug, train_cfg.seed, taps=taps)
     loader = StepLoader(dataset, train_cfg.batch_size // world, seed=train_cfg.seed, rank=rank, world_size=world,
-                        num_workers=0 if cached else train_cfg.num_workers, pin_memory=device.type == "cuda")
+                        num_workers=0 if use_taps else train_cfg.num_workers, pin_memory=device.type == "cuda")
     if train_cfg.compile:
         compile_segmenter(model, train_cfg.compile)
         if old_model is not None:
             compile_segmenter(old_model, train_cfg.compile)
     run = StepRun(model=model, old_model=old_model, step=info, method=method_cfg, train=train_cfg, device=device,
                   dataset=data, class_ids=class_ids, carry_in=carry or StepCarry())
+    path = f"{'cached' if cached else 'recomputed'} backbone taps of whole views" if use_taps else "pixel crops"
     log.info("step %d (%s): %d images, new classes %s, %d channels on %s, %s (%s)", info.step, method.name,
-             len(data), list(new), len(class_ids), device, "cached backbone taps" if cached else "pixels", reason)
-    return PreparedStep(run, parts, loader, model_cfg, taps, {"cached": cached, "reason": reason})
+             len(data), list(new), len(class_ids), device, path, reason)
+    return PreparedStep(run, parts, loader, model_cfg, taps,
+                        {"space": "features" if use_taps else "pixels", "cached": cached, "reason": reason})
 
 
 def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method: Method, method_cfg: MethodConfig,
@@ -207,8 +214,8 @@ def run_incremental_step(model_cfg: ModelConfig, train_cfg: TrainConfig, method:
         resume_dir: folder for per-epoch snapshots; an interrupted call resumes from it.
         carry: what the parent version hands to the parts (``StepRun.carry_in``), e.g. the FMWISS memory.
         dist_info: this rank's place in a data-parallel job (``ddp.init_from_env``).
-        feature_cache: where a frozen backbone's taps are kept (``cached_path`` decides whether they are
-            used); None = a memory-only cache for this call.
+        feature_cache: where a frozen backbone's taps are kept (``taps_path`` and ``TrainConfig.cache_features``
+            decide whether they are used); None = a memory-only cache for this call.
         epoch_end: called with (finished epochs, model) after every epoch (e.g. a validation curve).
     """
     prep = prepare_step(model_cfg, train_cfg, method, method_cfg, data, new_class_ids, parent, carry=carry,

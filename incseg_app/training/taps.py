@@ -67,12 +67,13 @@ class TapSource:
 
     Args:
         model: a ``Segmenter`` (its ``encoder`` is used; ``encoder.backbone`` is never trained here).
-        cache: where taps are kept.
+        cache: where taps are kept; None recomputes a view's taps at every request (float32, nothing
+            stored: the same training as with a cache, at the backbone's cost per sample).
         device: where the backbone runs; returned taps are CPU tensors in the cache's precision.
         amp: bf16 autocast when ``device`` is CUDA.
     """
 
-    def __init__(self, model: nn.Module, cache: FeatureCache, device: torch.device, amp: bool = True) -> None:
+    def __init__(self, model: nn.Module, cache: FeatureCache | None, device: torch.device, amp: bool = True) -> None:
         self.encoder = model.encoder
         self.cache, self.device, self.amp = cache, torch.device(device), amp
         self.strides = tuple(int(s) for s in self.encoder.tap_strides)
@@ -112,9 +113,12 @@ class TapSource:
         return [t[0].float().cpu() for t in taps]
 
     def view_taps(self, item: Mapping[str, Any], view: View) -> list[Tensor]:
-        """Taps of ``view`` of a raw item's image (cached); per stride s_i a C_i×(ceil(h/m)·m/s_i)×(ceil(w/m)·m/s_i)
-        tensor, h×w = ``view.size(H, W)``, m = the backbone's ``pad_multiple``. Do not modify the returned
-        tensors (they are shared)."""
+        """Taps of ``view`` of a raw item's image (cached, unless the source has no cache); per stride
+        s_i a C_i×(ceil(h/m)·m/s_i)×(ceil(w/m)·m/s_i) tensor, h×w = ``view.size(H, W)``, m = the
+        backbone's ``pad_multiple``. Do not modify the returned tensors (they are shared)."""
+        if self.cache is None:
+            self.computed += 1
+            return self.encode(item["image"], view)
         height, width = view.size(*np.asarray(item["image"]).shape[:2])
         key = entry_key(self.fingerprint, image_key(item), view)
         taps = self.cache.get(key)

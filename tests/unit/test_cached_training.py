@@ -12,13 +12,14 @@ import torch
 import torch.nn.functional as F
 
 from incseg_app.domain.config import MethodConfig, TrainConfig
+from incseg_app.domain.errors import ValidationError
 from incseg_app.methods.registry import METHODS, get_method
 from incseg_app.models.build import ENCODER_BUILDERS, build_model
 from incseg_app.models.encoders.base import IMAGENET_MEAN, IMAGENET_STD, Encoder, FPNFusion
 from incseg_app.training.data import Augment, InMemoryDataset, StepDataset, step_lookup
 from incseg_app.training.evaluate import evaluate, predict_logits
 from incseg_app.training.featcache import FeatureCache
-from incseg_app.training.step import cached_path, prepare_step, run_incremental_step
+from incseg_app.training.step import prepare_step, run_incremental_step, taps_path
 from incseg_app.training.taps import TapSource, encoder_fingerprint, predict_logits_cached
 from incseg_app.training.views import Crop, View, crop_map, crop_pixels, crop_taps, eval_view, render_view
 
@@ -144,15 +145,42 @@ def test_a_damaged_cache_file_is_recomputed_to_the_same_taps(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(first, again))
 
 
-def test_cached_path_is_chosen_only_for_a_frozen_backbone_and_pixel_free_parts():
+def test_whole_view_taps_are_chosen_only_for_a_frozen_backbone_and_pixel_free_parts():
     model = build_model(MODEL, (3,))
     mib = get_method("mib").build(MethodConfig("mib"))
-    assert cached_path(FROZEN, mib, model) == (True, "frozen backbone")
-    assert not cached_path(replace(FROZEN, encoder_lr_mult=0.1), mib, model)[0]
-    assert not cached_path(replace(FROZEN, cache_features=False), mib, model)[0]
-    assert not cached_path(replace(FROZEN, crop_size=48), mib, model)[0]
-    used, reason = cached_path(FROZEN, get_method("fmwiss").build(MethodConfig("fmwiss")), model)
+    assert taps_path(FROZEN, mib, model) == (True, "frozen backbone")
+    assert taps_path(replace(FROZEN, cache_features=False), mib, model)[0]  # recomputed, not stored
+    assert not taps_path(replace(FROZEN, encoder_lr_mult=0.1), mib, model)[0]
+    assert not taps_path(replace(FROZEN, crop_space="pixels"), mib, model)[0]
+    assert not taps_path(replace(FROZEN, crop_size=48), mib, model)[0]
+    used, reason = taps_path(FROZEN, get_method("fmwiss").build(MethodConfig("fmwiss")), model)
     assert not used and "fmwiss_copypaste" in reason
+
+
+def test_a_wrong_crop_space_is_refused():
+    with pytest.raises(ValidationError, match="crop_space"):
+        TrainConfig(crop_space="voxels").validate()
+
+
+def test_training_without_the_cache_is_the_cached_training(parent):
+    # the cache only stores what the no-cache path recomputes: the same whole-view taps, cropped the
+    # same way; the two differ by the cache's half precision alone
+    data = colour_items(8, 64)
+    runs = {}
+    for cached in (False, True):
+        cfg = replace(FROZEN, epochs=6, scales=(0.75, 1.0), cache_features=cached)
+        step = run_incremental_step(MODEL, cfg, get_method("mib"), MethodConfig("mib"), data, [3], parent)
+        assert step.feature_path["space"] == "features" and step.feature_path["cached"] is cached
+        runs[cached] = step
+    live, cached = runs[False], runs[True]
+    assert live.feature_path["views_encoded"] == 6 * 8  # one backbone run per sample and epoch
+    assert cached.feature_path["views_encoded"] <= 4 * 8  # at most once per view (2 scales × flip, 8 images)
+    for a, b in zip(live.epoch_losses, cached.epoch_losses):
+        assert b["total"] == pytest.approx(a["total"], rel=1e-2)
+    probs = [torch.stack([predict_logits(r.model, data[i]["image"], CPU).softmax(0) for i in range(len(data))])
+             for r in (live, cached)]
+    assert (probs[0] - probs[1]).abs().max() < 2e-2
+    assert (probs[0].argmax(1) == probs[1].argmax(1)).float().mean() > 0.99
 
 
 def _pixel_accuracy(model: torch.nn.Module, data: InMemoryDataset, class_ids: tuple[int, ...]) -> float:
@@ -175,7 +203,7 @@ def test_with_a_local_backbone_cached_and_pixel_training_coincide(monkeypatch):
     data = colour_items(8, 64)
     runs = {}
     for cached in (False, True):
-        cfg = replace(FROZEN, epochs=4, scales=(0.5, 1.0), cache_features=cached)
+        cfg = replace(FROZEN, epochs=4, scales=(0.5, 1.0), crop_space="features" if cached else "pixels")
         base = run_incremental_step(MODEL, cfg, get_method("finetune"), MethodConfig("finetune"), data, [1, 2])
         step = run_incremental_step(MODEL, cfg, get_method("mib"), MethodConfig("mib"), data, [3], base.checkpoint())
         assert step.feature_path["cached"] is cached
@@ -194,7 +222,7 @@ def test_cached_and_pixel_increments_give_close_results(parent):
     data = colour_items(8, 64)
     results = {}
     for cached in (False, True):
-        cfg = replace(FROZEN, epochs=6, scales=(0.75, 1.0), cache_features=cached)
+        cfg = replace(FROZEN, epochs=6, scales=(0.75, 1.0), crop_space="features" if cached else "pixels")
         step = run_incremental_step(MODEL, cfg, get_method("finetune"), MethodConfig("finetune"), data, [3], parent)
         assert step.feature_path["cached"] is cached
         results[cached] = step

@@ -76,7 +76,12 @@ def test_two_cpu_ranks_match_one_rank(tmp_path):
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     two = load_file(out_file)
-    one = _train(parent_file, None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each rank: BLAS kernels may sum in another order with more threads
+    try:
+        one = _train(parent_file, None)
+    finally:
+        torch.set_num_threads(threads)
     start = load_file(parent_file)
     assert not torch.equal(one["decoder.input_proj.weight"], start["decoder.input_proj.weight"])
     d = MODEL.embed_dim
@@ -88,9 +93,11 @@ def test_two_cpu_ranks_match_one_rank(tmp_path):
             value, other = torch.cat([value[:d], value[2 * d:]]), torch.cat([two[name][:d], two[name][2 * d:]])
         else:
             other = two[name]
-        # atol: a tenth of the backbone's lr (3e-4): Adam turns a near-zero gradient's rounding noise into
+        # atol: a third of the backbone's lr (3e-4): Adam turns a near-zero gradient's rounding noise into
         # up to lr-sized steps; MiB's noisy token copy leaves a few such coordinates in the tiny encoder
-        assert torch.allclose(other, value, atol=3e-5, rtol=1e-4), name
+        # (measured: ≤ 6e-5 in two of its convolutions, ≤ 5e-7 everywhere else). A rank that skipped the
+        # gradient averaging would differ by whole steps of the decoder's lr (3e-3) after 4 iterations.
+        assert torch.allclose(other, value, atol=1e-4, rtol=1e-4), name
 
 
 
