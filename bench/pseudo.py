@@ -124,7 +124,7 @@ def prepared_cache(args: argparse.Namespace) -> Path | None:
         return None
     key = json.dumps([str(args.data.resolve()), args.on, args.split, args.step, args.tiles, args.max_images,
                       args.seed if args.max_images else None, True, args.base_epochs, args.base_seed, REGIONS_VERSION,
-                      any(k > 0 for k in args.corrections)])
+                      True])  # (the last field once told runs without the fine pass and the context apart)
     return args.work / f"prepared-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 
 
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print_row(res, names)
     return {"data": str(args.data), "on": args.on, "split": args.split, "step": args.step, "classes": names[1:],
             "images": len(items), "sources": labeller.sources, "seed": args.seed, "base_seed": args.base_seed,
-            "head_ablation": args.head_ablation,
+            "head_ablation": args.head_ablation, "coseg_ablation": args.coseg_ablation,
             "prepare_seconds": prep_s, "loadavg": os.getloadavg(), "results": results}
 
 
@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a base model on the earlier classes supplies P(known class) (as the product runs it)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-images", type=int, default=None, help="seeded random subset of the tagged images")
-    p.add_argument("--base-epochs", type=int, default=5)
+    p.add_argument("--base-epochs", type=int, default=16,
+                   help="epochs of the base model (16: the CPU protocol's converged budget, docs/benchmarks.md)")
     p.add_argument("--base-seed", type=int, default=0,
                    help="seed of the base model's training (kept apart from --seed, which draws the subset, "
                         "the corrections and the labeller's folds, so a second --seed reuses the cached base model)")
@@ -203,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-ablation", default="none", choices=["none", "no-balance", "no-self-training", "no-context",
                                                                "coarse", "no-temperature", "balance-1"],
                    help="drop one part of the correction head (docs/benchmarks.md's ablation; default: none)")
+    p.add_argument("--coseg-ablation", default="none", choices=["none", "coarse", "top-0.05", "top-0.2", "l2-1e-3",
+                                                                "no-self-training", "full-name-cue", "rho-times-p",
+                                                                "no-bound", "binned-precision"],
+                   help="change one choice of the k = 0 co-segmentation (docs/benchmarks.md's ablation; default: none)")
     p.add_argument("--clip-model", default="ViT-B-16")
     p.add_argument("--clip-pretrained", default="", help="open_clip tag or file; empty = weight-free path")
     p.add_argument("--sam-checkpoint", default="", help="SAM checkpoint; empty = superpixels")

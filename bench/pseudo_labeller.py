@@ -25,14 +25,20 @@ HEAD_ABLATIONS: dict[str, dict[str, Any]] = {  # --head-ablation: the correction
     "no-context": {"use_context": False}, "coarse": {"use_fine": False},
     "no-temperature": {"cross_fit": False}, "balance-1": {"balance": 1.0},
 }
+COSEG_ABLATIONS: dict[str, dict[str, Any]] = {  # --coseg-ablation: the k = 0 co-segmentation with one choice changed
+    "none": {}, "coarse": {"coseg_options": {"views": ()}}, "top-0.05": {"coseg_options": {"presence_top": 0.05}},
+    "no-self-training": {"coseg_options": {"self_training": 2.0}}, "l2-1e-3": {"coseg_options": {"l2": 1e-3}},
+    "top-0.2": {"coseg_options": {"presence_top": 0.2}}, "full-name-cue": {"name_prior_images": None},
+    "rho-times-p": {"calibration_options": {"rescale": False}}, "no-bound": {"calibration_options": {"bound_z": 0.0}},
+    "binned-precision": {"calibration_options": {"binned": True}},
+}
 REGION_FIELDS = ("segments", "features", "colour", "centroid", "area", "objectness", "image_shape", "fine",
                  "imagenet")
 
 
 class BenchLabeller:
     """Holds the labeller and each item's model evidence (float16, computed once): the known-class
-    probability, and the model's features when ``with_context`` (only the correction head reads
-    them, so runs without corrections skip them)."""
+    probability and the model's features (``ModelEvidence.context``)."""
 
     def __init__(self, args: argparse.Namespace, class_names: dict[int, str], base: torch.nn.Module | None,
                  old: list[int]) -> None:
@@ -44,14 +50,14 @@ class BenchLabeller:
         if isinstance(self.labeler, SetLabeler):  # the bench keeps every image's regions for the k loop
             self.labeler = SetLabeler(self.labeler.extractor, self.labeler.unsure_below, 4 * 2**30,
                                       self.labeler.description)
-            if not any(k > 0 for k in args.corrections):  # only the correction head reads the fine pass
-                self.labeler.extractor.fine_side = 0
             self.labeler.class_names = {c: (n.replace("_", " "),) for c, n in class_names.items()}
             self.labeler.head_options = dict(HEAD_ABLATIONS[args.head_ablation])
+            for name, value in COSEG_ABLATIONS[args.coseg_ablation].items():
+                setattr(self.labeler, name, value)
         self.names = class_names
         self.base = base
         self.seed = args.seed
-        self.with_context = any(k > 0 for k in args.corrections)
+        self.with_context = True  # the co-segmentation and the correction head both read the model's context
         self.known: dict[int, np.ndarray] = {}
         self.context: dict[int, np.ndarray] = {}
 

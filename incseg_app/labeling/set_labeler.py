@@ -26,7 +26,7 @@ from ..domain.records import BACKGROUND_ID, IGNORE_ID, MAX_CLASS_ID
 from .calibration import Calibrator, fit_calibrator
 from .coseg import CoSegmenter, RegionSample, logit
 from .correction_head import CorrectionHead
-from .imagenet_names import split_by_names
+from .imagenet_names import PRIOR_IMAGES, name_weight, split_by_names
 from .protocols import PseudoMask, TaggedClass, check_image, image_key
 from .regions import RegionExtractor, Regions
 
@@ -58,7 +58,11 @@ class SetLabeler:
         self._cache: LRUCache = LRUCache(maxsize=cache_bytes, getsizeof=_region_bytes)
         self.description = description or "co-segmentation of the tagged set on encoder regions"
         self.head_options: dict[str, object] = {}  # CorrectionHead keyword arguments (ablations)
+        self.coseg_options: dict[str, object] = {}  # CoSegmenter keyword arguments (ablations)
+        self.calibration_options: dict[str, object] = {}  # fit_calibrator keyword arguments (ablations)
+        self.name_prior_images: int | None = PRIOR_IMAGES  # the name cue's n₀ (None: no shrinkage)
         self.class_names: dict[int, tuple[str, ...]] = {}  # class id -> (name, *prompts): the ImageNet-name cue
+        self.tagged_images: dict[int, int] = {}  # class id -> images of the fitted set tagged with it
 
     @property
     def fitted(self) -> bool:
@@ -106,25 +110,28 @@ class SetLabeler:
         extra = np.stack([logit(free), logit(regions.objectness)], 1)
         pooled = None if context is None else regions.pool_maps(context)
         return RegionSample(regions.features, extra, free.astype(np.float32), tuple(int(t) for t in tags),
-                            labels, regions.area, targets, pooled, regions.colour, regions.fine)
+                            labels, regions.area, targets, pooled, regions.colour, regions.fine, regions.imagenet)
 
     def fit(self, samples: Sequence[RegionSample], class_ids: Sequence[int], seed: int = 0) -> None:
         """Fit the correction head on the reviewed samples (when there are any); the co-segmentation
         and its calibration (cross-fitted on held-out images) when some class has no reviewed pixel."""
-        self.head, self.coseg, self.calibrator = CorrectionHead(**self.head_options), CoSegmenter(), None
+        self.head, self.coseg = CorrectionHead(**self.head_options), CoSegmenter(**self.coseg_options)  # type: ignore[arg-type]
+        self.calibrator = None
+        self.tagged_images = {int(c): sum(int(c) in s.tags for s in samples) for c in class_ids}
         if any(s.targets is not None and s.targets.sum() > 0 for s in samples):
             self.head.fit(samples, class_ids, seed)
             if self.head.seen[1:].all():
                 return
         self.coseg.fit(samples, class_ids, seed)
-        self.calibrator = fit_calibrator(samples, class_ids, self.coseg, seed)
+        self.calibrator = fit_calibrator(samples, class_ids, self.coseg, seed, **self.calibration_options)  # type: ignore[arg-type]
 
     def _coseg_probabilities(self, s: RegionSample, tags: list[int], regions: Regions) -> np.ndarray:
         """Calibrated co-segmentation probabilities, the foreground split among the tags by their
         ImageNet-name cue when the class names are known (``imagenet_names``)."""
-        probs = self.coseg.predict(s.features, s.extra, tags)
+        probs = self.coseg.predict(self.coseg.descriptor(s), s.extra, tags)
         if regions.imagenet is not None and self.class_names:  # before calibration: ρ_c still bounds class c
-            probs = split_by_names(probs, regions.imagenet, [self.class_names.get(t, ()) for t in tags])
+            weights = [name_weight(self.tagged_images.get(t, 0), self.name_prior_images) for t in tags]
+            probs = split_by_names(probs, regions.imagenet, [self.class_names.get(t, ()) for t in tags], weights)
         return probs if self.calibrator is None else self.calibrator(probs, tags)
 
     def probabilities(self, image: np.ndarray, tags: Sequence[int], known: np.ndarray | None = None,

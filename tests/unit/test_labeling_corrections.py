@@ -60,10 +60,10 @@ def test_head_fitted_on_a_few_corrections_labels_the_rest_better_than_tags_alone
     head = CorrectionHead()
     head.fit(drafts + corrected, CLASSES)  # drafts carry no targets: only the 4 corrected images teach it
     assert head.seen.all()
-    for label in CLASSES:
-        with_corrections = class_iou(lambda s: head.predict(s, s.tags), held_out, label)
-        without = class_iou(lambda s: tags_only.predict(s.features, s.extra, s.tags), held_out, label)
-        assert with_corrections > 0.8 and with_corrections > without + 0.2
+    with_corrections = [class_iou(lambda s: head.predict(s, s.tags), held_out, label) for label in CLASSES]
+    without = [class_iou(lambda s: tags_only.predict(s.features, s.extra, s.tags), held_out, label) for label in CLASSES]
+    # constant tags cannot tell the two classes apart: tags alone get at least one of them wrong
+    assert min(with_corrections) > 0.8 and min(with_corrections) > min(without) + 0.2
 
 
 def test_class_balancing_recalls_a_rare_class():

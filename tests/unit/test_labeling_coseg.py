@@ -6,8 +6,13 @@ import pytest
 import torch
 
 from incseg_app.domain.errors import ValidationError
-from incseg_app.labeling.calibration import Calibrator, expected_calibration_error, fit_calibrator, reliability_curve
-from incseg_app.labeling.coseg import CoSegmenter, RegionSample, padded_slots, presence_loss, region_loss
+from incseg_app.labeling.calibration import (
+    Calibrator, expected_calibration_error, fit_calibrator, monotone, reliability_curve,
+)
+from incseg_app.labeling.coseg import (
+    CoSegmenter, RegionSample, coseg_descriptor, padded_slots, presence_loss, region_loss,
+)
+from incseg_app.labeling.imagenet_names import matching_categories, name_weight, split_by_names
 from incseg_app.labeling.objectness import adjacent_pairs, boundary_objectness
 from incseg_app.labeling.regions import RegionExtractor
 from incseg_app.labeling.set_labeler import SetLabeler
@@ -146,7 +151,73 @@ def test_set_labeler_on_tiny_encoder_labels_tagged_classes_with_confidence():
     result = labeler.label(images[0], [(3, ("red",))])
     assert result.labels.shape == (48, 64) and set(np.unique(result.labels)) <= {0, 3, 255}
     assert result.confidence.dtype == np.float32 and 0.0 <= result.confidence.min() <= result.confidence.max() <= 1.0
-    assert (result.confidence[result.labels == 255] < labeler.unsure_below).all()
+    assert (result.confidence[result.labels == 255] <= labeler.unsure_below).all()  # "at or below" is unsure
     assert set(np.unique(result.proposal)) <= {0, 3}
     with pytest.raises(ValidationError, match="distinct"):
         labeler.label(images[0], [3, 3])
+
+
+def test_reliability_doubts_a_class_that_lands_on_images_without_it():
+    """A class whose evidence also sits on images not tagged with it (a distractor shares its feature)
+    gets a lower confidence than one the tags localise, with one ρ per class and with a precision per
+    score bin (which never falls as the score rises)."""
+    rng = np.random.default_rng(7)
+    samples = []
+    for i in range(30):
+        show = [(1,), (2,), (1, 2)][i % 3]
+        truth = rng.choice([0, *show], size=30, p=[0.5] + [0.5 / len(show)] * len(show))
+        proto = np.eye(8, dtype=np.float32)
+        looks = truth.copy()
+        if 1 not in show:  # images without class 1 show a distractor that looks like it
+            looks[rng.random(30) < 0.25] = 1
+        feats = proto[looks] + 0.3 * rng.standard_normal((30, 8)).astype(np.float32)
+        free = np.where(looks > 0, 0.9, 0.1).astype(np.float32)
+        samples.append(RegionSample((feats / np.linalg.norm(feats, axis=1, keepdims=True)).astype(np.float16),
+                                    np.zeros((30, 2), np.float32), free, show, None, np.full(30, 1 / 30, np.float32)))
+    model = CoSegmenter()
+    model.fit(samples, [1, 2])
+    cal = fit_calibrator(samples, [1, 2], model, binned=True)
+    assert set(cal.precision) == {1, 2} and not cal.reliability
+    scalar = fit_calibrator(samples, [1, 2], model)  # the default: one ρ per class, doubting class 1 more
+    assert not scalar.precision and scalar.reliability[1] < scalar.reliability[2]
+    for curve in cal.precision.values():
+        assert (np.diff(curve) >= -1e-12).all() and 0.0 <= curve.min() <= curve.max() <= 1.0
+    assert cal.precision[1][-1] < cal.precision[2][-1]
+    probs = np.array([[0.02, 0.02], [0.98, 0.0], [0.0, 0.98]], np.float32)  # [bg, 1, 2] × 2 regions
+    out = cal(probs, [1, 2])
+    assert out[1, 0] == pytest.approx(cal.precision[1][-1]) and out[2, 1] == pytest.approx(cal.precision[2][-1])
+    assert np.allclose(out.sum(0), 1.0, atol=1e-5)  # the doubted mass goes to the other labels
+
+
+def test_monotone_pools_adjacent_violators():
+    np.testing.assert_allclose(monotone(np.array([0.2, 0.6, 0.4, 0.9]), np.ones(4)), [0.2, 0.5, 0.5, 0.9])
+    np.testing.assert_allclose(monotone(np.array([0.8, 0.2]), np.array([1.0, 3.0])), [0.35, 0.35])
+
+
+def test_self_training_runs_on_large_sets_and_descriptor_joins_every_view():
+    samples = random_samples(24)
+    with_round, without, small = CoSegmenter(min_images=10), CoSegmenter(self_training=2.0), CoSegmenter()
+    rounds = len(without.fit(samples, [1, 2]))
+    assert len(with_round.fit(samples, [1, 2])) > rounds  # a second round ran
+    held_out = random_samples(12, seed=1)
+    assert accuracy(with_round, held_out) >= accuracy(without, held_out) - 0.02
+    assert len(small.fit(samples, [1, 2])) == rounds and small.small_set  # 24 < 50 images: no second round
+    assert "imagenet" not in small.active_views and small.clone().small_set  # the clone keeps the decision
+    s = samples[0]
+    assert coseg_descriptor(s).shape == (30, 8)
+    joined = RegionSample(s.features, s.extra, s.free, s.tags, None, s.weights, context=np.ones((30, 3)),
+                          fine=s.features, imagenet=np.random.default_rng(0).standard_normal((30, 10)))
+    x = coseg_descriptor(joined)
+    assert x.shape == (30, 8 + 8 + 10 + 3)
+    np.testing.assert_allclose(np.linalg.norm(x[:, 16:26], axis=1), 1.0, atol=1e-5)
+
+
+def test_name_cue_weight_shrinks_as_tagged_images_grow():
+    assert name_weight(1) > 0.9 and name_weight(200) < 0.05 and name_weight(10) == pytest.approx(0.5)
+    probs = np.array([[0.2, 0.2], [0.4, 0.4], [0.4, 0.4]], np.float32)
+    logp = np.log(np.full((2, 1000), 1e-4, np.float32))
+    cats = matching_categories(("bus",))
+    logp[0, list(cats)] = 0.0  # region 0 looks like a bus
+    strong = split_by_names(probs, logp, [("bus",), ("tree",)], [1.0, 1.0])
+    weak = split_by_names(probs, logp, [("bus",), ("tree",)], [name_weight(500), 1.0])
+    assert strong[1, 0] > weak[1, 0] > 0.4 - 1e-6 and np.allclose(strong[0], probs[0])
