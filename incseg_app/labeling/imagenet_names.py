@@ -18,7 +18,7 @@ background keeps its probability, so where the foreground is changes nowhere. Th
 reads the same ImageNet log-probabilities as features and learns from the tags which categories go
 with a class, so the cue is a prior for classes with few tagged images: λ_c = λ · n₀ / (n₀ + n_c)
 for a class tagged on n_c images (``name_weight``, our choice: 0.91 for one image, 0.05 for 200;
-at λ_c = λ the cue cost 2 points of new-class mIoU on tiled CamVid, where each class has 130-600 tiles).
+at λ_c = λ the cue cost 1.2 points of new-class mIoU on tiled CamVid, where each class has 130-600 tiles).
 
 Shapes: region log-probabilities R×1000; probabilities (1+T)×R over [background, *tags].
 """
