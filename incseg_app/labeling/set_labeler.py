@@ -115,7 +115,8 @@ class SetLabeler:
     def fit(self, samples: Sequence[RegionSample], class_ids: Sequence[int], seed: int = 0) -> None:
         """Fit the correction head on the reviewed samples (when there are any); the co-segmentation
         and its calibration (cross-fitted on held-out images) when some class has no reviewed pixel."""
-        self.head, self.coseg = CorrectionHead(**self.head_options), CoSegmenter(**self.coseg_options)  # type: ignore[arg-type]
+        self.head = CorrectionHead(**self.head_options)  # type: ignore[arg-type]
+        self.coseg = CoSegmenter(**self.coseg_options)  # type: ignore[arg-type]
         self.calibrator = None
         self.tagged_images = {int(c): sum(int(c) in s.tags for s in samples) for c in class_ids}
         if any(s.targets is not None and s.targets.sum() > 0 for s in samples):
@@ -123,7 +124,8 @@ class SetLabeler:
             if self.head.seen[1:].all():
                 return
         self.coseg.fit(samples, class_ids, seed)
-        self.calibrator = fit_calibrator(samples, class_ids, self.coseg, seed, **self.calibration_options)  # type: ignore[arg-type]
+        self.calibrator = fit_calibrator(samples, class_ids, self.coseg, seed,
+                                         **self.calibration_options)  # type: ignore[arg-type]
 
     def _coseg_probabilities(self, s: RegionSample, tags: list[int], regions: Regions) -> np.ndarray:
         """Calibrated co-segmentation probabilities, the foreground split among the tags by their
