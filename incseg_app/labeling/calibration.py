@@ -129,8 +129,6 @@ def fit_calibrator(samples: Sequence[RegionSample], class_ids: Sequence[int], co
     the held-out fold; temperature and per-label reliability from what the held-out images show
     (``binned``: a precision per score bin instead of one ρ; ``rescale`` False: ρ · p instead of
     ρ / p̄_c · p; ``bound_z``: z of the lower bound, 0 = the point estimate; see the module docstring)."""
-    from .coseg import CoSegmenter
-
     order = np.random.default_rng(seed).permutation(len(samples))
     held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (restricted probs R×L, labels R, weights R)
     bins = len(SCORE_EDGES) - 1
