@@ -23,7 +23,8 @@ log = logging.getLogger("bench.pseudo")
 HEAD_ABLATIONS: dict[str, dict[str, Any]] = {  # --head-ablation: the correction head without one of its parts
     "none": {}, "no-balance": {"balance": 0.0}, "no-self-training": {"pseudo_threshold": 2.0},
     "no-context": {"use_context": False}, "coarse": {"use_fine": False},
-    "no-temperature": {"cross_fit": False}, "balance-1": {"balance": 1.0},
+    "no-temperature": {"cross_fit": False}, "balance-1": {"balance": 1.0}, "no-anchors": {"anchors": 0},
+    "previous-default": {"balance": 0.75, "anchors": 0},  # the head before tag anchors and balance 0.5
 }
 COSEG_ABLATIONS: dict[str, dict[str, Any]] = {  # --coseg-ablation: the k = 0 co-segmentation with one choice changed
     "none": {}, "coarse": {"coseg_options": {"views": ()}}, "top-0.05": {"coseg_options": {"presence_top": 0.05}},

@@ -83,6 +83,38 @@ def test_class_balancing_recalls_a_rare_class():
     assert recall(balanced) > recall(plain) + 0.05
 
 
+def only_one_region_of_class_2(samples: list[RegionSample]) -> list[RegionSample]:
+    """The corrected images a reviewer happened to pick show class 2 in a single region each: the
+    others become background (their features too)."""
+    rng = np.random.default_rng(0)
+    for s in samples:
+        drop = np.flatnonzero(s.truth == 2)[1:]  # type: ignore[attr-defined]
+        s.truth[drop] = 0  # type: ignore[attr-defined]
+        s.targets[drop] = (100.0, 0.0, 0.0)
+        f = np.eye(8, dtype=np.float32)[np.zeros(len(drop), int)] + 0.8 * rng.standard_normal((len(drop), 8))
+        s.features[drop] = (f / np.linalg.norm(f, axis=1, keepdims=True)).astype(np.float16)
+    return samples
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tag_anchors_find_a_class_the_corrections_barely_show(seed):
+    corrected = only_one_region_of_class_2(scene(2, 10 + seed, rare=0.3, noise=0.8))
+    drafts, held_out = as_drafts(scene(30, 20 + seed, rare=0.3, noise=0.8)), scene(15, 30 + seed, rare=0.3, noise=0.8)
+    iou = {}
+    for anchors in (0, 1):
+        head = CorrectionHead(anchors=anchors)
+        head.fit(corrected + drafts, CLASSES)
+        iou[anchors] = class_iou(lambda s: head.predict(s, s.tags), held_out, 2)
+    # two reviewed regions of class 2 against 80 of background: alone, the head never calls it; the
+    # drafts' tags say it is in every draft, and each draft's most class-2-like region teaches it
+    assert iou[1] > iou[0] + 0.1
+
+
+def test_anchors_must_not_be_negative():
+    with pytest.raises(ValidationError, match="anchors"):
+        CorrectionHead(anchors=-1)
+
+
 def test_cross_fitted_temperature_softens_an_overfitted_head():
     corrected = scene(6, 5, noise=0.9)
     rng = np.random.default_rng(6)
