@@ -13,11 +13,10 @@ features + evidence channels, standardised on the corrected regions) with
 * class balancing (our choice; ablation in docs/benchmarks.md): the loss of label l is weighted
   by ``(1 / frequency_l) ** balance``, normalised so that the average pixel keeps weight 1 — small
   classes (signs, pedestrians) are otherwise swamped by background. The exponent is 0.5: with
-  CamVid's 16-epoch base model it beats 0.75 at k = 10 on four train selections (+0.8 to +4.2
-  new-class mIoU), is within -1.3 to +0.6 at k = 3, and what it labels is right more often
-  (confident precision of signs 18 -> 41 %, pedestrians 24 -> 43 % at k = 3, seed 0); it costs
-  at k = 1 (one corrected mask per class: 14.4 against 19.6), where the stronger push finds more
-  of the rare classes;
+  CamVid's 16-epoch base model and no anchors it beats 0.75 at k = 10 on four train selections
+  (+0.8 to +4.2 new-class mIoU), is within -1.3 to +0.6 at k = 3, and what it labels is right more
+  often (confident precision of signs 18 -> 41 %, pedestrians 24 -> 43 % at k = 3, seed 0); it
+  costs at k = 1 (one corrected mask per class: 14.4 against 19.6);
 * L2 on the weights and L-BFGS (a convex problem: deterministic, no learning rate to tune);
 * one round of self-training on the drafts (our choice; ablation in docs/benchmarks.md: +1.0
   new-class mIoU at k = 3 on CamVid 6-5): the supervised head labels every draft region within its
@@ -26,12 +25,11 @@ features + evidence channels, standardised on the corrected regions) with
   their tags restrict what each can be (classic self-training, e.g. Zou et al., ECCV 2018);
 * tag anchors in that round (our choice; the multiple-instance reading of a tag, Maron and
   Lozano-Pérez, NeurIPS 1997: an image tagged c shows c somewhere, as in the co-segmentation's
-  presence term; ablation
-  ``anchors=0`` in docs/benchmarks.md: +0.9 to +2.4 new-class mIoU at k = 3 on five of six CamVid
-  selections, −0.3 on average at k = 10):
-  per draft and tag, the ``anchors`` regions most likely that tag join as that tag even when the
-  head is not sure of them, so a class whose corrected pixels are few (a handful of distant
-  bicyclists) still gets one region per image that shows it;
+  presence term): per draft and tag, the ``anchors`` regions most likely that tag join as that tag
+  even when the head is not sure of them, so a class whose corrected pixels are few (a handful of
+  distant bicyclists) still gets one region per image that shows it. Ablation ``anchors=0`` in
+  docs/benchmarks.md: +0.9 to +2.4 new-class mIoU at k = 3 on five of six CamVid selections
+  (-1.6 on the sixth), -0.3 on average at k = 10;
 * temperature scaling (Guo et al., ICML 2017) cross-fitted over the corrected images: each fold's
   head (self-training included) predicts images it did not see, and one T minimises their NLL.
 

@@ -105,7 +105,7 @@ def test_tag_anchors_find_a_class_the_corrections_barely_show(seed):
         head = CorrectionHead(anchors=anchors)
         head.fit(corrected + drafts, CLASSES)
         iou[anchors] = class_iou(lambda s: head.predict(s, s.tags), held_out, 2)
-    # two reviewed regions of class 2 against 80 of background: alone, the head never calls it; the
+    # two reviewed regions of class 2 among 80: alone, the head almost never calls it; the
     # drafts' tags say it is in every draft, and each draft's most class-2-like region teaches it
     assert iou[1] > iou[0] + 0.1
 
