@@ -80,7 +80,7 @@ def _label_all(ctx: AppContext, labeler: PseudoLabeler | SetLabeler, targets: li
         try:
             mask_service.save_mask(ctx, image_id, result.labels, MaskKind.PSEUDO, ReviewStatus.TO_REVIEW,
                                    expected_parent_id=head.id if head else None, author="pseudo-labeller",
-                                   source=" + ".join(result.sources.values())[:128],
+                                   source=" + ".join(result.sources.values()),
                                    confidence_map=np.clip(result.confidence, 0.0, 1.0))
         except ConflictError:
             log.info("image %d changed while it was being labelled; left as the reviewer saved it", image_id)

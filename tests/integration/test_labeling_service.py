@@ -23,6 +23,7 @@ def test_pseudo_labels_only_tagged_classes_and_resumes(tiny_store) -> None:
     for image in list_images(ctx):
         head = mask_service.head_mask(ctx, image.id)
         assert head.kind == MaskKind.PSEUDO and head.status == ReviewStatus.TO_REVIEW
+        assert head.source == " + ".join(result["sources"].values())  # whole, as the review screen shows it
         assert 0.0 <= head.confidence <= 1.0
         labels = mask_service.read_mask(ctx, head.id)
         assert set(np.unique(labels).tolist()) <= {0, 255, *ids}
