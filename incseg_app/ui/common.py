@@ -9,12 +9,13 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
+from ..domain.enums import JobStatus
 from ..domain.errors import IncsegError
 from ..domain.records import ClassDef, Job
 
@@ -124,6 +125,27 @@ def progress_html(job: Job | None) -> str:
     detail = job.error or job.message or ""
     return (f'<div class="incseg-job"><progress max="100" value="{pct}"></progress> '
             f"<b>{pct}%</b> · job {job.id} {esc_html(job.status.value)} · {esc_html(detail)}</div>")
+
+
+def job_ended(label: str, job: Job, kept: str) -> str:
+    """The status line of a job that has ended. ``label`` names what it did ("Pseudo-labelling") and
+    ``kept`` what a cancel leaves behind; a failure or interruption quotes its reason (escaped)."""
+    if job.status == JobStatus.DONE:
+        return ok(f"{label} finished (job {job.id}).")
+    if job.status == JobStatus.CANCELLED:
+        return warn(f"{label} was cancelled (job {job.id}); {kept}.")
+    if job.status == JobStatus.FAILED:
+        return warn(f"{label} failed (job {job.id}): {esc(job.error or job.message or 'no reason was recorded')}")
+    return warn(f"{label} stopped (job {job.id}): {esc(job.message or job.status.value)}")
+
+
+def job_status_line(job: Job, status: str | None, own: Collection[str], label: str, kept: str) -> Any:
+    """What a job poll writes to the status line: once ``job`` has ended, ``job_ended`` — but only while
+    the line still shows one of that job's own lines (``own``: its start and cancel messages). Otherwise
+    ``gr.skip()``, so a status another action wrote (accept, save, …) is never overwritten."""
+    if not job.status.finished or status not in own:
+        return gr.skip()
+    return job_ended(label, job, kept)
 
 
 def gr_progress(progress: Any) -> Callable[[float, str], None]:

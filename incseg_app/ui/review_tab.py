@@ -11,12 +11,13 @@ from typing import Any
 import gradio as gr
 
 from ..domain.enums import JobKind, ReviewStatus
+from ..domain.records import Job
 from ..services import AppContext, labeling, masks, review, review_editor, ui_support
 from ..services import classes as class_svc
 from ..services import jobs as job_svc
 from ..services.runner import Launcher
 from . import review_view
-from .common import TabParts, guarded, ok, progress_html, warn
+from .common import TabParts, guarded, job_status_line, ok, progress_html, warn
 from .mask_editor import MaskEditor
 from .mask_editor.component import EditorState
 
@@ -126,6 +127,25 @@ def refine_fn(ctx: AppContext) -> Any:
 
 JOBS = {"label": "Pseudo-labelling", "relabel": "Relabelling the drafts from your corrections",
         "rank": "Ranking the drafts against the active model"}
+KEPT = "masks already made are kept"  # drafts are committed image by image, so a cancel loses none
+
+
+def started(what: str, job_id: int) -> str:
+    """The status line of a job just started (``what``: a key of ``JOBS``); ``poll`` replaces it when the
+    job ends."""
+    return ok(f"{JOBS[what]} started (job {job_id}).")
+
+
+def cancelling(job_id: int) -> str:
+    return f"Cancelling job {job_id}; {KEPT}."
+
+
+def what_of(job: Job) -> str:
+    """The key of ``JOBS`` a job was started as: ranking is an EVALUATE job, relabelling a pseudo-labelling
+    job from the corrections."""
+    if job.kind == JobKind.EVALUATE:
+        return "rank"
+    return "relabel" if job.params.get("from_corrections") else "label"
 
 
 @guarded(3)
@@ -135,21 +155,24 @@ def start_job(ctx: AppContext, runner: Launcher, what: str, redo_rejected: bool)
     job = {"label": lambda: labeling.start_pseudo_labeling(ctx, runner, redo_rejected),
            "relabel": lambda: labeling.start_relabel_from_corrections(ctx, runner),
            "rank": lambda: review_editor.start_scoring(ctx, runner)}[what]()
-    return ok(f"{JOBS[what]} started (job {job.id})."), job.id, progress_html(job), gr.Timer(active=True)
+    return started(what, job.id), job.id, progress_html(job), gr.Timer(active=True)
 
 
-def poll(ctx: AppContext, job_id: int | None, cur: dict | None, state: EditorState | None,
+def poll(ctx: AppContext, job_id: int | None, status: str | None, cur: dict | None, state: EditorState | None,
          *filters: Any) -> tuple[Any, ...]:
-    """Timer tick: the job's progress. When it has ended: the localisation warnings, and the item again if
-    none is on screen or the job replaced the draft on screen (unless it holds unsaved edits)."""
+    """Timer tick: the job's progress. When it has ended: how it ended on the status line (only while that
+    still shows the job's start or cancel line), the localisation warnings, and the item again if none is
+    on screen or the job replaced the draft on screen (unless it holds unsaved edits)."""
     if job_id is None:
-        return "", gr.Timer(active=False), *[gr.skip()] * 5
+        return "", gr.Timer(active=False), *[gr.skip()] * 6
     job = job_svc.get_job(ctx, job_id)
     if not job.status.finished:
-        return progress_html(job), gr.Timer(active=True), *[gr.skip()] * 5
+        return progress_html(job), gr.Timer(active=True), *[gr.skip()] * 6
+    what = what_of(job)
+    line = job_status_line(job, status, (started(what, job.id), cancelling(job.id)), JOBS[what], KEPT)
     stale = cur is not None and not dirty(state) and masks.head_mask(ctx, cur["image_id"]).id != cur["mask_id"]
     item = at(ctx, max(cur["position"], 0) if cur else 0, *filters) if cur is None or stale else [gr.skip()] * 4
-    return progress_html(job), gr.Timer(active=False), review_view.warnings(ctx), *item
+    return progress_html(job), gr.Timer(active=False), line, review_view.warnings(ctx), *item
 
 
 @guarded(0)
@@ -157,7 +180,7 @@ def cancel(ctx: AppContext, job_id: int | None) -> str:
     if job_id is None:
         return "No job to cancel."
     job_svc.request_cancel(ctx, job_id)
-    return f"Cancelling job {job_id}; masks already made are kept."
+    return cancelling(job_id)
 
 
 def refresh(ctx: AppContext, cur: dict | None, *filters: Any) -> tuple[Any, ...]:
@@ -222,6 +245,7 @@ def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
     rank_btn.click(partial(start_job, ctx, runner, "rank"), [redo], [status, job_id, job_html, timer])
     relabel_btn.click(partial(start_job, ctx, runner, "relabel"), [redo], [status, job_id, job_html, timer])
     cancel_btn.click(partial(cancel, ctx), [job_id], [status])
-    timer.tick(partial(poll, ctx), [job_id, cur, editor, *filters], [job_html, timer, warnings_md, *item],
+    timer.tick(partial(poll, ctx), [job_id, status, cur, editor, *filters],
+               [job_html, timer, status, warnings_md, *item],
                show_progress="hidden")  # a tick every second must not flash loading overlays
     return TabParts(tab, partial(refresh, ctx), [job_id, job_html, timer, f_tag, warnings_md, *item], [cur, *filters])

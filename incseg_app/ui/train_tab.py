@@ -15,7 +15,7 @@ from ..services import AppContext, job_metrics, training, ui_support
 from ..services import classes as class_svc
 from ..services import jobs as job_svc
 from ..services.runner import Launcher
-from .common import TabParts, class_choices, esc, guarded, ok, progress_html, warn
+from .common import TabParts, class_choices, esc, guarded, job_status_line, ok, progress_html, warn
 
 NEXT = ("**How:** pick what the step should do, check the plan (what it learns, from which masks, and which "
         "masks measure it), press *Start training* and watch the loss. The new version becomes active when it is "
@@ -28,6 +28,7 @@ PLAIN = {"finetune": "forgets old classes (reference only)",
          "fmwiss": "learns new classes from image tags (teacher–student), keeps old ones",
          "fmwiss+gsc": "learns from image tags and compensates old classes (FMWISS + GSC)",
          "fmwiss+incrementer": "learns from image tags with a token per class (FMWISS + Incrementer)"}
+KEPT = "no version is made from a cancelled step"
 FORM_KEYS = ["method", "new_class_ids", "parts_off", "epochs", "batch_size", "crop_size", "lr", "accepted_only",
              "from_scratch", "name", "validate_on_drafts"]
 
@@ -83,11 +84,19 @@ def request_of(method: str, new_ids: list[int], parts_off: list[str], epochs: fl
                                  from_scratch=from_scratch, name=name or "", validate_on_drafts=on_drafts)
 
 
+def started(job_id: int) -> str:
+    """The status line of a training job just started; ``poll`` replaces it when the job ends."""
+    return ok(f"Training started (job {job_id}); the loss appears below.")
+
+
+def cancelling(job_id: int) -> str:
+    return f"Cancelling job {job_id}; {KEPT}."
+
+
 @guarded(4)
 def start(ctx: AppContext, runner: Launcher, *values: Any) -> tuple[Any, ...]:
     job = training.start_training(ctx, runner, request_of(*values))
-    return (ok(f"Training started (job {job.id}); the loss appears below."), job.id, progress_html(job),
-            gr.Timer(active=True), loss_frame(ctx, None))
+    return started(job.id), job.id, progress_html(job), gr.Timer(active=True), loss_frame(ctx, None)
 
 
 def loss_frame(ctx: AppContext, job_id: int | None) -> pd.DataFrame:
@@ -104,12 +113,14 @@ def outcome(job: Any) -> str:
     return ""
 
 
-def poll(ctx: AppContext, job_id: int | None) -> tuple[Any, ...]:
-    """Timer tick: progress bar, the stored loss curve, what to do when the job has ended."""
+def poll(ctx: AppContext, job_id: int | None, status: str | None) -> tuple[Any, ...]:
+    """Timer tick: progress bar, the stored loss curve, what to do when the job has ended, and how it ended
+    on the status line (only while that still shows the job's start or cancel line)."""
     if job_id is None:
-        return "", gr.Timer(active=False), gr.skip(), ""
+        return "", gr.Timer(active=False), gr.skip(), "", gr.skip()
     job = job_svc.get_job(ctx, job_id)
-    return progress_html(job), gr.Timer(active=not job.status.finished), loss_frame(ctx, job_id), outcome(job)
+    line = job_status_line(job, status, (started(job.id), cancelling(job.id)), "Training", KEPT)
+    return progress_html(job), gr.Timer(active=not job.status.finished), loss_frame(ctx, job_id), outcome(job), line
 
 
 @guarded(0)
@@ -117,7 +128,7 @@ def cancel(ctx: AppContext, job_id: int | None) -> str:
     if job_id is None:
         return "No training job to cancel."
     job_svc.request_cancel(ctx, job_id)
-    return f"Cancelling job {job_id}; no version is made from a cancelled step."
+    return cancelling(job_id)
 
 
 def form_of(job: Any) -> list[Any]:
@@ -184,6 +195,6 @@ def build_tab(ctx: AppContext, runner: Launcher) -> TabParts:
     values = [method, new_ids, parts_off, epochs, batch, crop, lr, accepted_only, from_scratch, name, on_drafts]
     start_btn.click(partial(start, ctx, runner), values, [status, job_id, job_html, timer, plot])
     cancel_btn.click(partial(cancel, ctx), [job_id], [status])
-    timer.tick(partial(poll, ctx), [job_id], [job_html, timer, plot, done_md], show_progress="hidden")
+    timer.tick(partial(poll, ctx), [job_id, status], [job_html, timer, plot, done_md, status], show_progress="hidden")
     tab.select(partial(show_plan, ctx), plan_inputs, [plan_md])
     return TabParts(tab, partial(refresh, ctx), [new_ids, job_id, job_html, timer, plot, done_md, *values, method_md])

@@ -81,6 +81,7 @@ def label_and_open_first(page, ctx) -> None:
     page.get_by_role("tab", name="Pseudo-label & review").click()
     page.locator("#pl-start").click()
     expect(page.locator("#pl-progress")).to_contain_text("done", timeout=LONG)
+    expect(page.locator("#review-status")).to_contain_text("Pseudo-labelling finished (job")  # no longer "started"
     expect(page.locator("#review-position")).to_contain_text("Item 1 of 4", timeout=30_000)  # no click needed
     expect(page.locator("[data-testid=editor-canvas]")).not_to_have_attribute("data-key", "", timeout=30_000)
     expect(page.locator("#review-item")).to_contain_text("waits for review")
@@ -183,6 +184,7 @@ def train_two_steps(page, ctx, shots: Path) -> int:
     expect(page.locator("#train-plan")).to_contain_text("reviewed masks only")
     page.locator("#train-start").click()
     expect(page.locator("#train-done")).to_contain_text("is ready and active", timeout=LONG)
+    expect(page.locator("#train-status")).to_contain_text("Training finished (job")  # no longer "started"
     first = versions.active_version(ctx)
     assert first.method not in ("finetune", "joint")
     page.locator("#train-new").get_by_role("button", name=re.compile("Remove|×")).first.click()

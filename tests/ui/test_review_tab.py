@@ -1,9 +1,11 @@
 """Review tab handlers: the first item opens by itself, x of y with previous/next, decisions move on and
 can be undone, unsaved edits are never dropped, saves store exact ids, reopen, the editor component's
-codec and server functions, the pseudo-labelling job."""
+codec and server functions, the pseudo-labelling job and the status line saying how it ended."""
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -18,6 +20,7 @@ from store_helpers import label_png
 from ui_helpers import SIZE, add_pseudo, ctx, filled, plain, runner, scene_mask  # noqa: F401
 
 FILTERS = ("to_review", "", "likely_wrong")
+SKIP = {"__type__": "update"}  # gr.skip(): the output is left as it is
 
 
 def shown(values):
@@ -145,12 +148,12 @@ def test_pseudo_labelling_job_then_the_first_item_opens(filled, runner):
     status, job_id, html, timer = review_tab.start_job(filled, runner, "label", False)
     assert status.startswith("✓") and timer.active
     assert runner.wait(job_id, timeout=300).status == JobStatus.DONE
-    html, timer, warnings, *item = review_tab.poll(filled, job_id, None, None, *FILTERS)
-    assert "100%" in html and not timer.active
+    html, timer, line, warnings, *item = review_tab.poll(filled, job_id, status, None, None, *FILTERS)
+    assert "100%" in html and not timer.active and line == f"✓ Pseudo-labelling finished (job {job_id})."
     view = shown(item)
     assert "Item 1 of 4" in plain(view["position"])  # the val images already had ground truth
-    html, timer, warnings, *item = review_tab.poll(filled, job_id, view["current"], None, *FILTERS)
-    assert all(v == {"__type__": "update"} for v in item)  # an item on screen is not replaced
+    html, timer, line, warnings, *item = review_tab.poll(filled, job_id, line, view["current"], None, *FILTERS)
+    assert line == SKIP and all(v == SKIP for v in item)  # an item on screen is not replaced
 
 
 def test_localisation_warnings_and_relabelling_from_corrections(filled, runner):
@@ -162,9 +165,50 @@ def test_localisation_warnings_and_relabelling_from_corrections(filled, runner):
     status, job_id, html, timer = review_tab.start_job(filled, runner, "relabel", False)
     assert status.startswith("✓") and "Relabelling the drafts" in status
     assert runner.wait(job_id, timeout=300).status == JobStatus.DONE
-    html, timer, warnings, *item = review_tab.poll(filled, job_id, view["current"], None, *FILTERS)
+    html, timer, line, warnings, *item = review_tab.poll(filled, job_id, status, view["current"], None, *FILTERS)
+    assert line == f"✓ Relabelling the drafts from your corrections finished (job {job_id})."
     if masks.head_mask(filled, view["current"]["image_id"]).id != view["current"]["mask_id"]:
         assert shown(item)["current"]["mask_id"] != view["current"]["mask_id"]  # the replaced draft reloads
+
+
+def ended_line(ctx, job_id: int, status: str | None) -> object:
+    """The status line ``poll`` writes for ``job_id`` while the status line shows ``status``."""
+    return review_tab.poll(ctx, job_id, status, None, None, *FILTERS)[2]
+
+
+def test_a_finished_job_replaces_its_start_line_and_nothing_else(filled):
+    job = jobs.create_job(filled, "pseudo_label")
+    jobs.start_job(filled, job.id)
+    assert ended_line(filled, job.id, review_tab.started("label", job.id)) == SKIP  # still running
+    jobs.finish_job(filled, job.id)
+    assert ended_line(filled, job.id, review_tab.started("label", job.id)) == \
+        f"✓ Pseudo-labelling finished (job {job.id})."
+    for other in ("✓ Revision 3 accepted. **U** undoes it.", review_tab.started("label", job.id + 1), "", None):
+        assert ended_line(filled, job.id, other) == SKIP  # what another action wrote is never overwritten
+
+
+def test_a_failed_job_says_why(filled):
+    job = jobs.create_job(filled, "pseudo_label", {"from_corrections": True})
+    jobs.start_job(filled, job.id)
+    jobs.fail_job(filled, job.id, "no weights for <CLIP>")
+    line = ended_line(filled, job.id, review_tab.started("relabel", job.id))
+    assert line.startswith("⚠") and f"Relabelling the drafts from your corrections failed (job {job.id})" in line
+    assert "no weights for &lt;CLIP&gt;" in line  # the reason, escaped
+
+
+def test_a_cancelled_or_interrupted_job_says_so(filled):
+    job = jobs.create_job(filled, "pseudo_label")
+    jobs.start_job(filled, job.id)
+    cancelling = review_tab.cancel(filled, job.id)
+    jobs.cancel_job(filled, job.id)
+    line = ended_line(filled, job.id, cancelling)  # the cancel line is the job's own too
+    assert line == f"⚠ Pseudo-labelling was cancelled (job {job.id}); masks already made are kept."
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    gone = jobs.create_job(filled, "evaluate", owner=jobs.process_owner(child.pid))  # its process has died
+    assert [j.status for j in jobs.interrupt_stale_jobs(filled)] == [JobStatus.INTERRUPTED]
+    line = ended_line(filled, gone.id, review_tab.started("rank", gone.id))
+    assert line.startswith("⚠ Ranking the drafts against the active model stopped") and "process running it" in line
 
 
 def test_cancel_and_rank_refusals(filled, runner):

@@ -1,7 +1,7 @@
 """Train tab handlers: plain-language methods with the recommended (not finetune) one first, the plan
 (what trains, what validates — reviewed masks only unless asked), a job that makes a ready version, the
 loss curve read from stored metrics (so it survives a reload), the running job's settings after a
-reload, cancel, and clear refusals."""
+reload, cancel, the status line saying how the job ended, and clear refusals."""
 from __future__ import annotations
 
 from incseg_app.domain.enums import JobKind, JobStatus, MaskKind, ReviewStatus, VersionStatus
@@ -10,6 +10,7 @@ from incseg_app.ui import train_tab
 from ui_helpers import add_pseudo, ctx, filled, plain, runner, scene_mask  # noqa: F401
 
 DEFAULTS = (2, 2, 64, 0.005)  # epochs, batch size, crop, lr
+SKIP = {"__type__": "update"}  # gr.skip(): the output is left as it is
 
 
 def test_the_recommended_method_comes_first_and_is_not_finetune():
@@ -54,7 +55,8 @@ def test_start_poll_until_the_version_is_ready_and_the_curve_is_stored(filled, r
     assert status.startswith("✓") and timer.active and plot.empty
     job = runner.wait(job_id, timeout=300)
     assert job.status == JobStatus.DONE, job.error
-    html, timer, plot, done = train_tab.poll(filled, job_id)
+    html, timer, plot, done, line = train_tab.poll(filled, job_id, status)
+    assert line == f"✓ Training finished (job {job_id})."  # the start line no longer says it runs
     version = versions.active_version(filled)
     assert "100%" in html and not timer.active and f"Version v{version.id} is ready and active" in plain(done)
     assert (version.name, version.status, version.method) == ("first", VersionStatus.READY, "finetune")
@@ -71,11 +73,24 @@ def test_poll_reads_the_curve_from_stored_metrics_not_the_message(filled):
     writer = job_metrics.MetricsWriter(filled, job.id)
     writer.add(0.25, {"total": 0.75})
     writer.flush()
-    html, timer, plot, done = train_tab.poll(filled, job.id)
-    assert list(plot["loss"]) == [0.75] and timer.active and done == ""
+    html, timer, plot, done, line = train_tab.poll(filled, job.id, train_tab.started(job.id))
+    assert list(plot["loss"]) == [0.75] and timer.active and done == "" and line == SKIP
     jobs.fail_job(filled, job.id, "out of memory")
-    html, timer, plot, done = train_tab.poll(filled, job.id)
+    html, timer, plot, done, line = train_tab.poll(filled, job.id, train_tab.started(job.id))
     assert not timer.active and "failed" in done and "out of memory" in done
+    assert line.startswith("⚠") and f"Training failed (job {job.id}): out of memory" in line
+
+
+def test_the_status_line_says_how_the_job_ended_only_while_it_shows_that_job(filled):
+    job = jobs.create_job(filled, JobKind.TRAIN)
+    jobs.start_job(filled, job.id)
+    cancelling = train_tab.cancel(filled, job.id)
+    jobs.cancel_job(filled, job.id)
+    line = train_tab.poll(filled, job.id, cancelling)[4]
+    assert line.startswith("⚠") and "was cancelled" in line and "no version is made" in line
+    for other in ("Some other status.", train_tab.started(job.id + 1), "", None):
+        assert train_tab.poll(filled, job.id, other)[4] == SKIP
+    assert train_tab.poll(filled, None, train_tab.started(job.id))[4] == SKIP
 
 
 def test_a_reload_shows_the_running_jobs_settings(filled):
