@@ -77,7 +77,8 @@ def test_sigkill_of_the_training_child_fails_the_job_and_the_server_answers(tiny
     assert [v.status for v in versions.list_versions(tiny_store)] == [VersionStatus.FAILED]
     with httpx.Client(timeout=30) as client:  # the server process is untouched
         assert client.get(url).status_code == 200
-    assert "failed" in train_tab.poll(tiny_store, job_id)[-1]
+    *_, outcome, line = train_tab.poll(tiny_store, job_id, train_tab.started(job_id))
+    assert "failed" in outcome and "failed" in line and "SIGKILL" in line  # the status line says why
     again = _start_training(tiny_store, runner)  # nothing blocks the next step
     jobs.request_cancel(tiny_store, again)
     assert runner.wait(again, timeout=120).status == JobStatus.CANCELLED
