@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unsure-below", type=float, default=None, help="default: the product's setting")
     p.add_argument("--head-ablation", default="none", choices=["none", "no-balance", "no-self-training", "no-context",
                                                                "coarse", "no-temperature", "balance-1",
-                                                               "no-anchors", "previous-default"],
+                                                               "no-anchors", "previous-default", "no-crf"],
                    help="drop one part of the correction head (docs/benchmarks.md's ablation; default: none)")
     p.add_argument("--coseg-ablation", default="none", choices=["none", "coarse", "top-0.05", "top-0.2", "l2-1e-3",
                                                                 "no-self-training", "full-name-cue", "rho-times-p",

@@ -25,6 +25,7 @@ HEAD_ABLATIONS: dict[str, dict[str, Any]] = {  # --head-ablation: the correction
     "no-context": {"use_context": False}, "coarse": {"use_fine": False},
     "no-temperature": {"cross_fit": False}, "balance-1": {"balance": 1.0}, "no-anchors": {"anchors": 0},
     "previous-default": {"balance": 0.75, "anchors": 0},  # the head before tag anchors and balance 0.5
+    "no-crf": {"crf": None},  # no region CRF, in the self-training round or at prediction
 }
 COSEG_ABLATIONS: dict[str, dict[str, Any]] = {  # --coseg-ablation: the k = 0 co-segmentation with one choice changed
     "none": {}, "coarse": {"coseg_options": {"views": ()}}, "top-0.05": {"coseg_options": {"presence_top": 0.05}},

@@ -30,8 +30,14 @@ features + evidence channels, standardised on the corrected regions) with
   distant bicyclists) still gets one region per image that shows it. Ablation ``anchors=0`` in
   docs/benchmarks.md: +0.9 to +2.4 new-class mIoU at k = 3 on five of six CamVid selections
   (-1.6 on the sixth), -0.3 on average at k = 10;
+* a region CRF (``region_crf.py``; our choice, the superpixel form of a dense CRF's mean field):
+  the head's probabilities are smoothed over each image's region graph — toward the labels of the
+  bordering regions that look alike — both in the self-training round (the sure regions and anchors
+  are picked from smoothed probabilities) and at prediction. Ablation ``no-crf`` in
+  docs/benchmarks.md;
 * temperature scaling (Guo et al., ICML 2017) cross-fitted over the corrected images: each fold's
-  head (self-training included) predicts images it did not see, and one T minimises their NLL.
+  head (self-training included) predicts images it did not see, and one T minimises their NLL (on
+  the unsmoothed logits).
 
 At prediction a draft's labels are restricted to background and its tags (the tags are known).
 A label no corrected pixel shows has no weight row that means anything: ``seen`` says which are
@@ -53,6 +59,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..domain.errors import ValidationError
+from .region_crf import RegionCRF
 
 if TYPE_CHECKING:
     from .coseg import RegionSample
@@ -61,7 +68,7 @@ log = logging.getLogger(__name__)
 TEMPERATURES = np.exp(np.linspace(np.log(0.5), np.log(4.0), 31))
 
 
-def _design(s: RegionSample, context: bool, fine: bool = True) -> np.ndarray:
+def design(s: RegionSample, context: bool, fine: bool = True) -> np.ndarray:
     """R×(D+E[+3][+C]) descriptor: encoder features (the fine pass when extracted), evidence
     channels, mean colour when known and, with ``context``, the model's."""
     parts = [(s.fine if fine and s.fine is not None else s.features).astype(np.float32), s.extra.astype(np.float32)]
@@ -85,6 +92,9 @@ class CorrectionHead:
             self-training).
         pseudo_weight: weight of a draft pixel relative to a reviewed one.
         anchors: regions per draft and tag taken as that tag in the self-training round (0: none).
+        crf: the region CRF that smooths the head's probabilities over each sample's region graph,
+            in the self-training round and at prediction (None: none; samples without
+            ``adjacency`` are not smoothed).
         use_fine, use_context: read the fine-pass descriptors / the model's context when the
             samples have them (off: the ablations of docs/benchmarks.md).
         cross_fit: cross-fit the temperature (off: T = 1).
@@ -92,7 +102,8 @@ class CorrectionHead:
 
     def __init__(self, l2: float = 3e-2, balance: float = 0.5, iterations: int = 150,
                  pseudo_threshold: float = 0.7, pseudo_weight: float = 0.3, use_fine: bool = True,
-                 use_context: bool = True, cross_fit: bool = True, anchors: int = 1) -> None:
+                 use_context: bool = True, cross_fit: bool = True, anchors: int = 1,
+                 crf: RegionCRF | None = RegionCRF()) -> None:
         if anchors < 0:
             raise ValidationError(f"anchors must be 0 or more regions per draft and tag, got {anchors}")
         self.l2 = l2
@@ -101,6 +112,7 @@ class CorrectionHead:
         self.pseudo_threshold = pseudo_threshold
         self.pseudo_weight = pseudo_weight
         self.anchors = int(anchors)
+        self.crf = crf
         self.use_fine = use_fine
         self.use_context = use_context
         self.cross_fit = cross_fit
@@ -127,7 +139,7 @@ class CorrectionHead:
         drafts = [s for s in samples if s.targets is None or s.targets.sum() == 0]
         self.class_ids = tuple(int(c) for c in class_ids)
         self.uses_context = self.use_context and all(s.context is not None for s in samples)
-        x = np.concatenate([_design(s, self.uses_context, self.use_fine) for s in reviewed])
+        x = np.concatenate([design(s, self.uses_context, self.use_fine) for s in reviewed])
         counts = np.concatenate([s.targets for s in reviewed]).astype(np.float64)
         if counts.shape[1] != 1 + len(self.class_ids):
             raise ValidationError(f"targets have {counts.shape[1]} labels, expected {1 + len(self.class_ids)}")
@@ -162,7 +174,7 @@ class CorrectionHead:
         xs, cs = [], []
         for s in drafts:
             cols = self.columns(s.tags)
-            probs = torch.softmax(self.logits(s)[:, cols], dim=1).numpy()
+            probs = self._smooth(s, torch.softmax(self.logits(s)[:, cols], dim=1).numpy().T).T
             best = probs.argmax(1)
             label = np.asarray(cols)[best]
             sure = probs.max(1) >= self.pseudo_threshold
@@ -172,7 +184,7 @@ class CorrectionHead:
                     label[top], sure[top] = col, True
             c = np.zeros((len(best), 1 + len(self.class_ids)))
             c[np.arange(len(best)), label] = s.weights * pixels_per_image * self.pseudo_weight
-            xs.append(_design(s, self.uses_context, self.use_fine))
+            xs.append(design(s, self.uses_context, self.use_fine))
             cs.append(c * sure[:, None])
         return np.concatenate(xs), np.concatenate(cs)
 
@@ -183,7 +195,7 @@ class CorrectionHead:
         """R×(1+K) logits of a sample's regions over [background, class_ids...] (temperature applied)."""
         if self._weight is None or self._bias is None:
             raise ValidationError("the correction head has not been fitted yet")
-        x = self._standardise(_design(s, self.uses_context, self.use_fine))
+        x = self._standardise(design(s, self.uses_context, self.use_fine))
         return (x @ self._weight.T + self._bias) / self.temperature
 
     def columns(self, tags: Sequence[int]) -> list[int]:
@@ -194,8 +206,15 @@ class CorrectionHead:
             raise ValidationError(f"tags {list(tags)} are not all among the fitted classes {self.class_ids}") from None
 
     def predict(self, s: RegionSample, tags: Sequence[int]) -> np.ndarray:
-        """(1 + len(tags))×R probabilities over [background, *tags] (tags in the order given)."""
-        return torch.softmax(self.logits(s)[:, self.columns(tags)], dim=1).T.numpy()
+        """(1 + len(tags))×R probabilities over [background, *tags] (tags in the order given), smoothed
+        by the region CRF when the sample has its region graph."""
+        return self._smooth(s, torch.softmax(self.logits(s)[:, self.columns(tags)], dim=1).T.numpy())
+
+    def _smooth(self, s: RegionSample, probs: np.ndarray) -> np.ndarray:
+        """L×R probabilities -> the region CRF's (as they are without a CRF or a region graph)."""
+        if self.crf is None or s.adjacency is None:
+            return probs
+        return self.crf(probs, s.adjacency, design(s, False, self.use_fine)).astype(np.float32)
 
     def _cross_fit_temperature(self, reviewed: Sequence[RegionSample], drafts: Sequence[RegionSample], seed: int,
                                folds: int = 2) -> float:
@@ -208,7 +227,7 @@ class CorrectionHead:
             test = set(order[f::folds].tolist())
             train = [s for i, s in enumerate(reviewed) if i not in test]
             model = CorrectionHead(self.l2, self.balance, self.iterations, self.pseudo_threshold, self.pseudo_weight,
-                                   self.use_fine, self.use_context, anchors=self.anchors)
+                                   self.use_fine, self.use_context, anchors=self.anchors, crf=self.crf)
             model.fit([*train, *drafts], self.class_ids, seed, calibrate=False)
             for i in sorted(test):
                 s = reviewed[i]

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.sparse import csr_matrix
 from torch import Tensor
 
 from ..domain.errors import ValidationError
@@ -76,6 +77,9 @@ class RegionSample:
             ``CorrectionHead`` only.
         fine: R×D' float16 fine-pass descriptors (``Regions.fine``) or None; read by
             ``CorrectionHead`` instead of ``features`` when present.
+        imagenet: R×1000 float16 ImageNet log-probabilities (``Regions.imagenet``) or None.
+        adjacency: R×R sparse border shares (``region_crf.border_adjacency``) or None; the
+            ``CorrectionHead``'s region CRF reads it.
     """
 
     features: np.ndarray
@@ -89,6 +93,7 @@ class RegionSample:
     colour: np.ndarray | None = None
     fine: np.ndarray | None = None
     imagenet: np.ndarray | None = None
+    adjacency: csr_matrix | None = None
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -7,8 +7,9 @@ model -> one ``CoSegmenter`` fitted over the whole set (corrected masks included
 -> per-image probabilities over [background, tags] -> calibrated confidence (``calibration.py``),
 labels with unsure pixels (255) at or below ``unsure_below`` (a label no more likely right than wrong
 is not shown at the default 0.5). Once masks were accepted or corrected, a
-``CorrectionHead`` fitted on their regions alone labels every class it has seen pixels of (the
-co-segmentation is then fitted only when some class has none, and only decides those classes).
+``CorrectionHead`` fitted on their regions alone labels every class it has seen pixels of, smoothed
+over each image's region graph (``region_crf.py``; every sample carries its border adjacency); the
+co-segmentation is then fitted only when some class has none, and only decides those classes.
 
 Memory: regions are cached by image content in a ``cachetools.LRUCache`` bounded in bytes, so a set
 larger than the cache is recomputed in the labelling pass instead of held.
@@ -28,6 +29,7 @@ from .coseg import CoSegmenter, RegionSample, logit
 from .correction_head import CorrectionHead
 from .imagenet_names import PRIOR_IMAGES, name_weight, split_by_names
 from .protocols import PseudoMask, TaggedClass, check_image, image_key
+from .region_crf import border_adjacency
 from .regions import RegionExtractor, Regions
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,8 @@ class SetLabeler:
         extra = np.stack([logit(free), logit(regions.objectness)], 1)
         pooled = None if context is None else regions.pool_maps(context)
         return RegionSample(regions.features, extra, free.astype(np.float32), tuple(int(t) for t in tags),
-                            labels, regions.area, targets, pooled, regions.colour, regions.fine, regions.imagenet)
+                            labels, regions.area, targets, pooled, regions.colour, regions.fine, regions.imagenet,
+                            border_adjacency(regions.segments))
 
     def fit(self, samples: Sequence[RegionSample], class_ids: Sequence[int], seed: int = 0) -> None:
         """Fit the correction head on the reviewed samples (when there are any); the co-segmentation

@@ -10,6 +10,7 @@ from incseg_app.domain.errors import ValidationError
 from incseg_app.labeling.coseg import CoSegmenter, RegionSample
 from incseg_app.labeling.correction_head import CorrectionHead
 from incseg_app.labeling.evidence import model_evidence
+from incseg_app.labeling.region_crf import border_adjacency
 from incseg_app.labeling.regions import RegionExtractor
 from incseg_app.labeling.set_labeler import SetLabeler
 from incseg_app.models.build import ENCODER_BUILDERS, build_model
@@ -61,7 +62,8 @@ def test_head_fitted_on_a_few_corrections_labels_the_rest_better_than_tags_alone
     head.fit(drafts + corrected, CLASSES)  # drafts carry no targets: only the 4 corrected images teach it
     assert head.seen.all()
     with_corrections = [class_iou(lambda s: head.predict(s, s.tags), held_out, label) for label in CLASSES]
-    without = [class_iou(lambda s: tags_only.predict(s.features, s.extra, s.tags), held_out, label) for label in CLASSES]
+    without = [class_iou(lambda s: tags_only.predict(s.features, s.extra, s.tags), held_out, label)
+               for label in CLASSES]
     # constant tags cannot tell the two classes apart: tags alone get at least one of them wrong
     assert min(with_corrections) > 0.8 and min(with_corrections) > min(without) + 0.2
 
@@ -110,6 +112,46 @@ def test_tag_anchors_find_a_class_the_corrections_barely_show(seed):
     assert iou[1] > iou[0] + 0.1
 
 
+def strip_scene(n: int, seed: int) -> list[RegionSample]:
+    """Images of 40 regions in a row (region i borders i ± 1) where objects are runs of 4-8 regions
+    of one label (background, class 1 or 2), as superpixels of one object are. The regions of an object
+    share its colour (random, so it says nothing about the class); their encoder features are noisy
+    enough that a region alone is often misread."""
+    rng = np.random.default_rng(seed)
+    adjacency = border_adjacency(np.arange(40)[None].repeat(3, 0))
+    out = []
+    for _ in range(n):
+        runs = [(rng.choice(3, p=[0.5, 0.25, 0.25]), rng.integers(4, 9), rng.random(3)) for _ in range(10)]
+        runs[:2] = [(1, 4, rng.random(3)), (2, 4, rng.random(3))]
+        truth = np.concatenate([np.full(length, label) for label, length, _ in runs])[:40]
+        colour = np.concatenate([np.tile(c, (length, 1)) for _, length, c in runs])[:40]
+        feats = np.eye(8, dtype=np.float32)[truth] + 0.7 * rng.standard_normal((40, 8)).astype(np.float32)
+        feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+        s = RegionSample(feats.astype(np.float16), np.zeros((40, 2), np.float32), np.full(40, 0.5, np.float32),
+                         (1, 2), None, np.full(40, 1 / 40, np.float32), np.eye(3, dtype=np.float32)[truth] * 100.0,
+                         colour=(colour + 0.02 * rng.standard_normal((40, 3))).astype(np.float32),
+                         adjacency=adjacency)
+        s.truth = truth  # type: ignore[attr-defined]
+        out.append(s)
+    return out
+
+
+def test_region_crf_reads_a_region_with_its_look_alike_neighbours():
+    gain = []
+    for seed in range(3):
+        corrected, drafts = strip_scene(4, 40 + seed), as_drafts(strip_scene(20, 50 + seed))
+        held_out = strip_scene(15, 60 + seed)
+        iou = {}
+        for name, options in (("crf", {}), ("none", {"crf": None})):
+            head = CorrectionHead(**options)
+            head.fit(corrected + drafts, CLASSES)
+            iou[name] = np.mean([class_iou(lambda s: head.predict(s, s.tags), held_out, c) for c in CLASSES])
+        gain.append(iou["crf"] - iou["none"])
+    # a misread region inside an object of one colour is pulled back to its neighbours' label
+    # (measured: +0.007 to +0.030 class IoU on these three scenes); never a loss
+    assert min(gain) > 0 and np.mean(gain) > 0.01
+
+
 def test_anchors_must_not_be_negative():
     with pytest.raises(ValidationError, match="anchors"):
         CorrectionHead(anchors=-1)
@@ -150,7 +192,8 @@ def test_head_learns_only_the_classes_it_saw_and_the_labeller_asks_the_coseg_for
 
 
 def test_model_evidence_from_a_tiny_segmenter():
-    model = build_model(ModelConfig(encoder="tiny", pretrained=False, embed_dim=16, decoder_layers=1, decoder_heads=2), (3,))
+    model = build_model(ModelConfig(encoder="tiny", pretrained=False, embed_dim=16, decoder_layers=1, decoder_heads=2),
+                        (3,))
     image = np.random.default_rng(0).integers(0, 255, (30, 41, 3)).astype(np.uint8)
     evidence = model_evidence(model, image, [1, 2], torch.device("cpu"))
     assert evidence.known.shape == (30, 41) and 0.0 <= evidence.known.min() <= evidence.known.max() <= 1.0
