@@ -139,6 +139,11 @@ def job_ended(label: str, job: Job, kept: str) -> str:
     return warn(f"{label} stopped (job {job.id}): {esc(job.message or job.status.value)}")
 
 
+def cancelling(job_id: int, kept: str) -> str:
+    """The status line of a job asked to stop; ``kept`` says what a cancel leaves behind."""
+    return f"Cancelling job {job_id}; {kept}."
+
+
 def job_status_line(job: Job, status: str | None, own: Collection[str], label: str, kept: str) -> Any:
     """What a job poll writes to the status line: once ``job`` has ended, ``job_ended`` — but only while
     the line still shows one of that job's own lines (``own``: its start and cancel messages). Otherwise

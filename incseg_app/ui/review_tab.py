@@ -17,7 +17,7 @@ from ..services import classes as class_svc
 from ..services import jobs as job_svc
 from ..services.runner import Launcher
 from . import review_view
-from .common import TabParts, guarded, job_status_line, ok, progress_html, warn
+from .common import TabParts, cancelling, guarded, job_status_line, ok, progress_html, warn
 from .mask_editor import MaskEditor
 from .mask_editor.component import EditorState
 
@@ -136,10 +136,6 @@ def started(what: str, job_id: int) -> str:
     return ok(f"{JOBS[what]} started (job {job_id}).")
 
 
-def cancelling(job_id: int) -> str:
-    return f"Cancelling job {job_id}; {KEPT}."
-
-
 def what_of(job: Job) -> str:
     """The key of ``JOBS`` a job was started as: ranking is an EVALUATE job, relabelling a pseudo-labelling
     job from the corrections."""
@@ -169,7 +165,7 @@ def poll(ctx: AppContext, job_id: int | None, status: str | None, cur: dict | No
     if not job.status.finished:
         return progress_html(job), gr.Timer(active=True), *[gr.skip()] * 6
     what = what_of(job)
-    line = job_status_line(job, status, (started(what, job.id), cancelling(job.id)), JOBS[what], KEPT)
+    line = job_status_line(job, status, (started(what, job.id), cancelling(job.id, KEPT)), JOBS[what], KEPT)
     stale = cur is not None and not dirty(state) and masks.head_mask(ctx, cur["image_id"]).id != cur["mask_id"]
     item = at(ctx, max(cur["position"], 0) if cur else 0, *filters) if cur is None or stale else [gr.skip()] * 4
     return progress_html(job), gr.Timer(active=False), line, review_view.warnings(ctx), *item
@@ -180,7 +176,7 @@ def cancel(ctx: AppContext, job_id: int | None) -> str:
     if job_id is None:
         return "No job to cancel."
     job_svc.request_cancel(ctx, job_id)
-    return cancelling(job_id)
+    return cancelling(job_id, KEPT)
 
 
 def refresh(ctx: AppContext, cur: dict | None, *filters: Any) -> tuple[Any, ...]:

@@ -15,7 +15,7 @@ from ..services import AppContext, job_metrics, training, ui_support
 from ..services import classes as class_svc
 from ..services import jobs as job_svc
 from ..services.runner import Launcher
-from .common import TabParts, class_choices, esc, guarded, job_status_line, ok, progress_html, warn
+from .common import TabParts, cancelling, class_choices, esc, guarded, job_status_line, ok, progress_html, warn
 
 NEXT = ("**How:** pick what the step should do, check the plan (what it learns, from which masks, and which "
         "masks measure it), press *Start training* and watch the loss. The new version becomes active when it is "
@@ -89,10 +89,6 @@ def started(job_id: int) -> str:
     return ok(f"Training started (job {job_id}); the loss appears below.")
 
 
-def cancelling(job_id: int) -> str:
-    return f"Cancelling job {job_id}; {KEPT}."
-
-
 @guarded(4)
 def start(ctx: AppContext, runner: Launcher, *values: Any) -> tuple[Any, ...]:
     job = training.start_training(ctx, runner, request_of(*values))
@@ -119,7 +115,7 @@ def poll(ctx: AppContext, job_id: int | None, status: str | None) -> tuple[Any, 
     if job_id is None:
         return "", gr.Timer(active=False), gr.skip(), "", gr.skip()
     job = job_svc.get_job(ctx, job_id)
-    line = job_status_line(job, status, (started(job.id), cancelling(job.id)), "Training", KEPT)
+    line = job_status_line(job, status, (started(job.id), cancelling(job.id, KEPT)), "Training", KEPT)
     return progress_html(job), gr.Timer(active=not job.status.finished), loss_frame(ctx, job_id), outcome(job), line
 
 
@@ -128,7 +124,7 @@ def cancel(ctx: AppContext, job_id: int | None) -> str:
     if job_id is None:
         return "No training job to cancel."
     job_svc.request_cancel(ctx, job_id)
-    return cancelling(job_id)
+    return cancelling(job_id, KEPT)
 
 
 def form_of(job: Any) -> list[Any]:
